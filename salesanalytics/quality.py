@@ -1,0 +1,347 @@
+"""The data-quality report: every input row is loaded, merged or rejected, and each problem is named.
+
+Loading accounts for each input row in exactly one of three ways:
+
+* **loaded** — it is in the canonical table;
+* **merged** — it repeated the previous row's information (a Salesforce history row written
+  for an amount-only edit repeats the stage) and was folded into that row;
+* **rejected** — it could not be used; the report says file, line, column, value and why.
+
+So ``rows_in == loaded + merged + rejected`` for every table, which :attr:`QualityReport.balanced`
+checks. *Warnings* flag rows that load but deserve a look (an open deal whose expected close
+date is past, mixed currencies, ...). Problems are stored as one tidy frame so that millions
+of them stay cheap.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PROBLEMS", "DataError", "ProblemKind", "QualityLog", "QualityReport"]
+
+Severity = Literal["reject", "merge", "warning"]
+
+
+@dataclass(frozen=True)
+class ProblemKind:
+    """A documented kind of problem: stable code, severity, message and how to fix it."""
+
+    code: str
+    severity: Severity
+    message: str
+    hint: str
+
+
+def _kinds(*kinds: ProblemKind) -> Mapping[str, ProblemKind]:
+    return MappingProxyType({k.code: k for k in kinds})
+
+
+PROBLEMS: Mapping[str, ProblemKind] = _kinds(
+    # rejects
+    ProblemKind("malformed_row", "reject", "row has more fields than the header",
+                "check quoting of the row in the file (a comma or quote inside a value)"),
+    ProblemKind("missing_required", "reject", "required value is missing",
+                "fill the value in the CRM, or map another column to it (--mapping)"),
+    ProblemKind("bad_datetime", "reject", "cannot read the date/time",
+                "use ISO 8601 (2024-03-05 or 2024-03-05T14:30:00Z) or a consistent day/month order"),
+    ProblemKind("bad_amount", "reject", "cannot read the amount",
+                "write a number such as 1234.50 (currency symbols and separators are fine)"),
+    ProblemKind("bad_number", "reject", "cannot read the number", "write a plain number"),
+    ProblemKind("unknown_stage", "reject", "stage label is not in the stage model",
+                "add it under [stages.aliases] in a mapping file, e.g. \"Demo Done\" = \"proposal\""),
+    ProblemKind("unknown_outcome", "reject", "outcome is not open, won or lost",
+                "map the status column values to open/won/lost, or map a stage column instead"),
+    ProblemKind("duplicate_id", "reject", "duplicate key; the first row with it was kept",
+                "remove the duplicate rows or give them distinct ids"),
+    ProblemKind("negative_amount", "reject", "amount/quota/cost is negative",
+                "amounts must be >= 0; record refunds or cancellations separately"),
+    ProblemKind("closed_before_created", "reject", "closed before it was created",
+                "check the created and closed dates (and their day/month order)"),
+    ProblemKind("end_before_start", "reject", "period or employment ends before it starts",
+                "check the start and end dates"),
+    ProblemKind("orphan_event", "reject", "refers to a deal that is not among the loaded deals",
+                "export the deal too, or fix the deal id; if the deal was rejected, fix that first"),
+    ProblemKind("no_reference", "reject", "activity refers to neither a lead nor a deal",
+                "fill lead_id or deal_id"),
+    # merges
+    ProblemKind("repeated_stage", "merge", "repeats the previous stage of the same deal",
+                "nothing to do: history rows written for amount or date edits are merged"),
+    # warnings
+    ProblemKind("missing_amount", "warning", "open or lost deal has no amount",
+                "counted in deal counts; left out of value metrics"),
+    ProblemKind("won_without_amount", "warning", "won deal has no amount",
+                "fill the amount: revenue and commission metrics ignore this deal"),
+    ProblemKind("closed_without_date", "warning", "won or lost deal has no close date",
+                "fill closed_at; the deal is left out of cycle-time metrics"),
+    ProblemKind("open_with_close_date", "warning", "open deal has a close date",
+                "map the CRM's expected close date to expected_close_at, not closed_at"),
+    ProblemKind("past_expected_close", "warning", "open deal's expected close date has passed",
+                "update the expected close date in the CRM, or close the deal"),
+    ProblemKind("stale_open_deal", "warning", "open deal has not changed stage for a long time",
+                "review the deal: it may be dead"),
+    ProblemKind("mixed_currencies", "warning", "amounts are in more than one currency",
+                "value metrics are computed per currency; convert to one currency to compare"),
+    ProblemKind("event_before_created", "warning", "stage entered before the deal was created",
+                "check the history dates; the event is kept"),
+    ProblemKind("outcome_stage_mismatch", "warning", "outcome disagrees with the last stage event",
+                "check the deal's status and its stage history"),
+    ProblemKind("unknown_owner", "warning", "owner is not in the reps table",
+                "add the rep to reps, or map the owner ids"),
+    ProblemKind("dates_out_of_order", "warning", "a later date precedes the creation date",
+                "check the dates (and their day/month order); the row is kept"),
+    ProblemKind("unreadable_value", "warning", "optional value could not be read; left empty",
+                "fix the value, or map this column to another canonical name"),
+    ProblemKind("ambiguous_dates", "warning", "day/month order could not be told from the data",
+                "pass dayfirst=True/False (or [options] dayfirst in a mapping file)"),
+)
+"""Every problem code the loader emits (stable: tests and the JSON output rely on them)."""
+
+PROBLEM_COLUMNS = ("table", "file", "line", "column", "value", "code", "severity", "message",
+                   "hint")
+
+
+class DataError(ValueError):
+    """Input data cannot be used as asked (raised by strict loading and on unusable input).
+
+    ``problems`` holds the offending rows (the same columns as
+    :attr:`QualityReport.problems`) when the error comes from validation.
+    """
+
+    def __init__(self, message: str, problems: pd.DataFrame | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+@dataclass(frozen=True, eq=False)
+class QualityReport:
+    """What loading did with every input row.
+
+    Attributes
+    ----------
+    counts
+        One row per table: ``rows_in``, ``loaded``, ``merged``, ``rejected`` (distinct rows),
+        ``warnings`` (problems).
+    problems
+        One row per problem: table, file, line (1-based physical line; header is line 1),
+        column, value, code (see :data:`PROBLEMS`), severity, message, hint.
+    notes
+        What the loader detected or assumed (encodings, date orders, files ignored).
+    """
+
+    counts: pd.DataFrame
+    problems: pd.DataFrame
+    notes: tuple[str, ...] = ()
+
+    @classmethod
+    def empty(cls) -> QualityReport:
+        """A report with nothing in it (for datasets built in code)."""
+        return QualityLog().freeze()
+
+    @property
+    def rejects(self) -> pd.DataFrame:
+        """Problems that rejected a row."""
+        return self.problems[self.problems["severity"] == "reject"].reset_index(drop=True)
+
+    @property
+    def warnings(self) -> pd.DataFrame:
+        """Problems that did not stop a row from loading."""
+        return self.problems[self.problems["severity"] == "warning"].reset_index(drop=True)
+
+    @property
+    def balanced(self) -> bool:
+        """Whether ``rows_in == loaded + merged + rejected`` for every table."""
+        c = self.counts
+        return bool((c["rows_in"] == c["loaded"] + c["merged"] + c["rejected"]).all())
+
+    @property
+    def n_rejected(self) -> int:
+        """Distinct rejected rows over all tables."""
+        return int(self.counts["rejected"].sum())
+
+    def by_code(self) -> pd.DataFrame:
+        """Problem counts per table, severity and code, largest first."""
+        p = self.problems
+        if p.empty:
+            return pd.DataFrame(columns=["table", "severity", "code", "count", "message"])
+        out = (
+            p.groupby(["table", "severity", "code"], sort=False)
+            .size()
+            .rename("count")
+            .reset_index()
+            .sort_values(["severity", "count"], ascending=[True, False], kind="stable")
+        )
+        out["message"] = out["code"].map(lambda c: PROBLEMS[c].message)
+        return out.reset_index(drop=True)
+
+    def summary(self) -> pd.DataFrame:
+        """The per-table counts (same as :attr:`counts`)."""
+        return self.counts
+
+    def to_dict(self, max_problems: int = 1000) -> dict[str, Any]:
+        """A JSON-ready dict (shape documented in ``docs/cli.md``)."""
+        shown = self.problems.head(max_problems)
+        records = []
+        for row in shown.itertuples(index=False):
+            rec = dict(zip(PROBLEM_COLUMNS, row, strict=True))
+            rec["line"] = None if pd.isna(rec["line"]) else int(rec["line"])
+            for k in ("column", "value", "file"):
+                rec[k] = None if pd.isna(rec[k]) else str(rec[k])
+            records.append(rec)
+        return {
+            "tables": {
+                str(t): {k: int(v) for k, v in row.items()}
+                for t, row in self.counts.to_dict(orient="index").items()
+            },
+            "balanced": self.balanced,
+            "problem_counts": [
+                {k: (int(v) if k == "count" else str(v)) for k, v in r.items()}
+                for r in self.by_code().to_dict(orient="records")
+            ],
+            "problems": records,
+            "problems_truncated": max(0, len(self.problems) - len(shown)),
+            "notes": list(self.notes),
+        }
+
+    def raise_if_rejected(self, max_listed: int = 5) -> None:
+        """Raise :class:`DataError` naming the first rejects and how to fix them."""
+        rej = self.rejects
+        if rej.empty:
+            return
+        listed = []
+        for r in rej.head(max_listed).itertuples(index=False):
+            where = f"{r.file}:{'' if pd.isna(r.line) else int(r.line)}"
+            col = "" if pd.isna(r.column) else f" column {r.column}"
+            val = "" if pd.isna(r.value) else f" value {str(r.value)[:60]!r}"
+            listed.append(f"{where}{col}{val}: {r.message} ({r.code}); fix: {r.hint}")
+        lines = [f"{self.n_rejected} row(s) rejected; first: {listed[0]}"]
+        lines += [f"  {item}" for item in listed[1:]]
+        if len(rej) > max_listed:
+            lines.append(f"  ... and {len(rej) - max_listed} more (load without strict=True to "
+                         "see them all in dataset.quality)")
+        raise DataError("\n".join(lines), rej)
+
+    def __repr__(self) -> str:
+        c = self.counts
+        parts = [f"{t}: {r.loaded}/{r.rows_in} loaded" for t, r in c.iterrows()]
+        return (f"QualityReport({'; '.join(parts) or 'no tables'}; "
+                f"{self.n_rejected} rejected, {len(self.warnings)} warnings)")
+
+    def _repr_html_(self) -> str:
+        parts = ["<div><strong>Data quality</strong>", self.counts.to_html(escape=True)]
+        codes = self.by_code()
+        if not codes.empty:
+            parts.append(codes.to_html(index=False, escape=True))
+            parts.append(self.problems.head(20).to_html(index=False, escape=True, na_rep=""))
+        if self.notes:
+            parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+                         + "</ul>")
+        return "\n".join(parts) + "</div>"
+
+
+@dataclass
+class QualityLog:
+    """Mutable collector used while loading; :meth:`freeze` makes the report.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> log = QualityLog()
+    >>> log.count_in("deals", 3)
+    >>> log.add("deals", "d.csv", np.array([4]), "amount", ["-5"], "negative_amount")
+    >>> log.count_loaded("deals", 2)
+    >>> log.freeze().balanced
+    True
+    """
+
+    _counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    _frames: list[pd.DataFrame] = field(default_factory=list)
+    _notes: list[str] = field(default_factory=list)
+    _rejected_rows: dict[str, set[tuple[str, int]]] = field(default_factory=dict)
+
+    def _table(self, table: str) -> dict[str, int]:
+        return self._counts.setdefault(table, {"rows_in": 0, "loaded": 0, "merged": 0})
+
+    def count_in(self, table: str, n: int) -> None:
+        """Record ``n`` more input rows for ``table``."""
+        self._table(table)["rows_in"] += int(n)
+
+    def count_loaded(self, table: str, n: int) -> None:
+        """Record ``n`` rows loaded into ``table``."""
+        self._table(table)["loaded"] += int(n)
+
+    def note(self, text: str) -> None:
+        """Record something detected or assumed."""
+        if text not in self._notes:
+            self._notes.append(text)
+
+    def add(
+        self,
+        table: str,
+        file: str | None,
+        lines: np.ndarray | Sequence[int] | None,
+        column: str | None,
+        values: Iterable[Any] | None,
+        code: str,
+        detail: str | Sequence[str] | None = None,
+    ) -> None:
+        """Record one problem for each of ``lines`` (vectorised; values align with lines).
+
+        ``lines=None`` records one problem about the file as a whole (warnings only).
+        ``detail`` (one string or one per line) is appended to the standard message.
+        """
+        kind = PROBLEMS[code]
+        whole_file = lines is None
+        if whole_file and kind.severity != "warning":
+            raise ValueError("only warnings may omit line numbers")
+        lines = np.zeros(1, dtype="int64") if whole_file else np.asarray(lines, dtype="int64")
+        n = len(lines)
+        if n == 0:
+            return
+        vals = (pd.Series([np.nan] * n, dtype="str") if values is None
+                else pd.Series(list(values) if not isinstance(values, pd.Series) else values.to_numpy(),
+                               dtype="str"))
+        message: Any = kind.message
+        if detail is not None:
+            message = (pd.Series([f"{kind.message}: {detail}"] * n, dtype="str")
+                       if isinstance(detail, str)
+                       else kind.message + ": " + pd.Series(list(detail), dtype="str"))
+        line_col = pd.array([pd.NA] if whole_file else lines, dtype="Int64")
+        self._frames.append(pd.DataFrame({
+            "table": table, "file": file, "line": line_col, "column": column,
+            "value": vals.to_numpy(), "code": code, "severity": kind.severity,
+            "message": message, "hint": kind.hint,
+        }))
+        self._table(table)
+        if kind.severity == "reject":
+            self._rejected_rows.setdefault(table, set()).update((file or "", int(x)) for x in lines)
+        elif kind.severity == "merge":
+            self._table(table)["merged"] += n
+
+    def rejected_lines(self, table: str, file: str | None) -> set[int]:
+        """Lines of ``file`` already rejected for ``table``."""
+        return {ln for f, ln in self._rejected_rows.get(table, set()) if f == (file or "")}
+
+    def freeze(self) -> QualityReport:
+        """The immutable report."""
+        rows = []
+        for table, c in self._counts.items():
+            rejected = len(self._rejected_rows.get(table, ()))
+            rows.append({"table": table, **c, "rejected": rejected})
+        counts = pd.DataFrame(rows, columns=["table", "rows_in", "loaded", "merged", "rejected"])
+        counts = counts.set_index("table").astype("int64")
+        if self._frames:
+            problems = pd.concat(self._frames, ignore_index=True)
+            problems["line"] = problems["line"].astype("Int64")
+        else:
+            problems = pd.DataFrame({c: pd.Series([], dtype="str") for c in PROBLEM_COLUMNS})
+            problems["line"] = problems["line"].astype("Int64")
+        warn = problems[problems["severity"] == "warning"].groupby("table").size()
+        counts["warnings"] = warn.reindex(counts.index, fill_value=0).astype("int64")
+        return QualityReport(counts=counts, problems=problems, notes=tuple(self._notes))
