@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from .dataset import Dataset, Provenance, SourceFile
+from .io import ColumnMapping, load, save
 from .quality import DataError, QualityReport
 from .stages import StageModel
 
@@ -18,6 +19,7 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "ColumnMapping",
     "DataError",
     "Dataset",
     "Provenance",
@@ -25,4 +27,6 @@ __all__ = [
     "SourceFile",
     "StageModel",
     "__version__",
+    "load",
+    "save",
 ]

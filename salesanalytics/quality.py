@@ -24,6 +24,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .schema import TABLES
+
 __all__ = ["PROBLEMS", "DataError", "ProblemKind", "QualityLog", "QualityReport"]
 
 Severity = Literal["reject", "merge", "warning"]
@@ -175,8 +177,10 @@ class QualityReport:
             .size()
             .rename("count")
             .reset_index()
-            .sort_values(["severity", "count"], ascending=[True, False], kind="stable")
         )
+        rank = out["severity"].map({"reject": 0, "merge": 1, "warning": 2})
+        out = out.assign(_rank=rank).sort_values(["_rank", "count"], ascending=[True, False],
+                                                 kind="stable").drop(columns="_rank")
         out["message"] = out["code"].map(lambda c: PROBLEMS[c].message)
         return out.reset_index(drop=True)
 
@@ -339,6 +343,13 @@ class QualityLog:
         if self._frames:
             problems = pd.concat(self._frames, ignore_index=True)
             problems["line"] = problems["line"].astype("Int64")
+            order = {name: i for i, name in enumerate(TABLES)}
+            problems = (
+                problems.assign(_t=problems["table"].map(order))
+                .sort_values(["_t", "file", "line"], kind="stable", na_position="last")
+                .drop(columns="_t")
+                .reset_index(drop=True)
+            )
         else:
             problems = pd.DataFrame({c: pd.Series([], dtype="str") for c in PROBLEM_COLUMNS})
             problems["line"] = problems["line"].astype("Int64")

@@ -61,7 +61,9 @@ def rate_interval(
             denom = 1.0 + z * z / n
             centre = (p + z * z / (2.0 * n)) / denom
             half = z * np.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denom
-            low, high = np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+            # the bounds are exactly 0 at k = 0 and 1 at k = n; avoid rounding residue
+            low = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+            high = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
         elif method == "jeffreys":
             low = np.where(k > 0, special.betaincinv(k + 0.5, n - k + 0.5, alpha / 2.0), 0.0)
             high = np.where(k < n, special.betaincinv(k + 0.5, n - k + 0.5, 1.0 - alpha / 2.0),

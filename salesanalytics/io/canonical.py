@@ -28,6 +28,8 @@ from .write import unneutralise
 __all__ = ["MONEY_COLUMNS", "ParseOptions", "parse_table"]
 
 MONEY_COLUMNS = frozenset({"amount", "cost", "quota", "base_salary", "target_incentive"})
+MAY_BE_EMPTY = frozenset({"amount"})
+"""Required columns whose empty cells warn instead of reject (CRMs keep open deals unpriced)."""
 FRACTION_COLUMNS = frozenset({"margin", "crm_probability"})
 LINE, FILE = "_line", "_file"
 
@@ -177,6 +179,8 @@ class _TableParser:
                 f"{self.spec.name}.columns] \"Your Header\" = \"{absent[0]}\"."
             )
         for col in self.spec.required:
+            if col in MAY_BE_EMPTY:
+                continue
             missing = table[col].isna().to_numpy() & ~self.bad
             self.problem(missing, col, None, "missing_required")
         table[LINE] = self.lines
