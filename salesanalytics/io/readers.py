@@ -424,33 +424,41 @@ def _parse_arrow(data: bytes | memoryview, width: int, delim: str, multiline: bo
     )
 
 
+_PIECE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
 def _slow_records(buf: bytes, delim: str, source: str) -> tuple[_Records, list[list[str]]]:
-    """Exact record reading with the csv module (irregular quoting)."""
+    """Exact record reading with the csv module (irregular quoting, bare CR).
+
+    Outside quotes a bare CR ends a record, as in pandas and pyarrow; line numbers still
+    count LF only.
+    """
     text = buf.decode("utf-8")
-    physical = text.split("\n")
-    if physical and physical[-1] == "":
-        physical.pop()
-    reader = csv.reader((p + "\n" for p in physical), delimiter=delim, strict=False)
-    starts: list[int] = []
-    ends: list[int] = []
+    pieces = [m.group() for m in _PIECE.finditer(text)]
+    ends_lf = np.fromiter((p.endswith("\n") for p in pieces), dtype=bool, count=len(pieces))
+    piece_line = np.concatenate([[1], np.cumsum(ends_lf)[:-1] + 1]).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum([len(p) for p in pieces])]).astype(np.int64)
+    reader = csv.reader(iter(pieces), delimiter=delim, strict=False)
+    first: list[int] = []
+    last: list[int] = []
     rows: list[list[str]] = []
     prev = 0
     try:
         for row in reader:
-            starts.append(prev + 1)
+            first.append(prev)
             prev = reader.line_num
-            ends.append(prev)
+            last.append(prev)
             rows.append(row)
     except csv.Error as exc:
-        raise ReadError(f"{source}: line {prev + 1}: {exc}") from None
+        raise ReadError(f"{source}: line {int(piece_line[prev])}: {exc}") from None
     nfields = np.array([len(r) for r in rows], dtype=np.int64)
     blank = np.array([not any(c.strip() for c in r) and len(r) <= 1 for r in rows], dtype=bool)
 
     def raw(j: int) -> str:
-        return "\n".join(physical[starts[j] - 1 : ends[j]]).rstrip("\r")
+        return text[offsets[first[j]] : offsets[last[j]]].rstrip("\r\n")
 
-    rec = _Records(np.array(starts, dtype=np.int64), nfields, blank, lambda j: rows[j], raw)
-    return rec, rows
+    line = piece_line[np.array(first, dtype=np.int64)] if rows else np.zeros(0, np.int64)
+    return _Records(line, nfields, blank, lambda j: rows[j], raw), rows
 
 
 def _read_delimited(path: Path, encoding: str | None) -> RawTable:
@@ -474,7 +482,8 @@ def _read_delimited(path: Path, encoding: str | None) -> RawTable:
         delim = default
         if path.suffix.lower() not in (".tsv", ".tab"):
             delim = _sniff(head.decode("utf-8", errors="ignore"), default)
-    scan = _scan(buf, delim)
+    bare_cr = buf.count(b"\r") != buf.count(b"\r\n")
+    scan = None if bare_cr else _scan(buf, delim)
     rec: _Records
     frame: pd.DataFrame | None = None
     if scan is not None:

@@ -1,9 +1,10 @@
 """Write a :class:`~salesanalytics.Dataset` as canonical CSV files, atomically and safely.
 
 Each table becomes ``<table>.csv`` (UTF-8, ``\\n`` line ends, header row, canonical columns
-first). Timestamps are written as ISO 8601 UTC (``2024-03-05T14:30:00Z``, with microseconds
-only when a value has them), numbers with Python's shortest round-trip repr, missing values
-as empty cells. Text cells that a spreadsheet would run as a formula (starting with ``=``,
+first), written by Arrow's CSV writer: text is always quoted, numbers use the shortest
+representation that round-trips, timestamps are ISO 8601 UTC (``2024-03-05T14:30:00Z``,
+with fractional seconds only when a value in the column has them), missing values are empty
+cells. Text cells that a spreadsheet would run as a formula (starting with ``=``,
 ``+``, ``-``, ``@``, tab or carriage return) are prefixed with ``'``; :func:`unneutralise`
 (applied by the loader) removes exactly that prefix again, so files round-trip.
 
@@ -18,12 +19,21 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from ..dataset import Dataset
 
-__all__ = ["FORMULA_PREFIXES", "neutralise", "save", "unneutralise", "write_csv_atomic"]
+__all__ = [
+    "FORMULA_PREFIXES",
+    "neutralise",
+    "save",
+    "to_csv_table",
+    "unneutralise",
+    "write_csv_atomic",
+]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -61,39 +71,43 @@ def unneutralise(values: pd.Series) -> pd.Series:
     return values.mask(starts, values.str[1:])
 
 
-def _format_times(s: pd.Series) -> pd.Series:
-    arr = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-    fine = arr.astype("datetime64[s]") != arr
-    unit = "us" if bool(np.any(fine[~np.isnat(arr)])) else "s"
-    text = np.char.add(np.datetime_as_string(arr, unit=unit), "Z")
-    text[np.isnat(arr)] = ""
-    return pd.Series(text, index=s.index, dtype="str")
+def _time_strings(s: pd.Series) -> pa.Array:
+    naive = pa.array(s.dt.tz_convert("UTC").dt.tz_localize(None), from_pandas=True)
+    whole = pc.cast(naive, pa.timestamp("s"), safe=False)
+    fine = bool(pc.any(pc.not_equal(pc.cast(whole, naive.type), naive)).as_py())
+    text = pc.cast(naive if fine else whole, pa.string())  # "2024-03-05 14:30:00[.ffffff]"
+    iso = pc.utf8_replace_slice(text, start=10, stop=11, replacement="T")
+    return pc.binary_join_element_wise(iso, pa.scalar("Z"), "")
 
 
-def to_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame as text columns ready for CSV (timestamps ISO, formulas neutralised)."""
-    out = {}
+def to_csv_table(frame: pd.DataFrame) -> pa.Table:
+    """The frame as an Arrow table ready for CSV: ISO timestamps, formulas neutralised."""
+    columns: dict[str, pa.Array] = {}
     for name in frame.columns:
         s = frame[name]
         if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(s):
             if not isinstance(s.dtype, pd.DatetimeTZDtype):
                 s = s.dt.tz_localize("UTC")
-            out[name] = _format_times(s)
+            columns[str(name)] = _time_strings(s)
         elif pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-            out[name] = s
+            columns[str(name)] = pa.array(s, from_pandas=True)
         else:
-            out[name] = neutralise(s)
-    return pd.DataFrame(out, index=frame.index)
+            columns[str(name)] = pa.array(neutralise(s), type=pa.large_string(), from_pandas=True)
+    return pa.table(columns) if columns else pa.table({})
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write ``frame`` to ``path`` as CSV via a temporary file and an atomic rename."""
+    """Write ``frame`` to ``path`` as CSV via a temporary file and an atomic rename.
+
+    Text cells are always quoted, numbers and timestamps never; missing values are empty.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            to_csv_frame(frame).to_csv(fh, index=False, lineterminator="\n")
+        with os.fdopen(fd, "wb") as fh:
+            pacsv.write_csv(to_csv_table(frame), fh,
+                            pacsv.WriteOptions(quoting_style="needed", batch_size=65536))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

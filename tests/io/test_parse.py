@@ -302,8 +302,12 @@ FORMATS = {
     "pipedrive": (lambda t: t.strftime("UTC %Y-%m-%d %H:%M:%S"), "s", None, (1000, 9999)),
     "compact": (lambda t: t.strftime("%Y%m%d"), "D", None, (1900, 2100)),
     "excel": (_excel, "ms", None, (1955, 2118)),
-    "epoch-s": (lambda t: str(int((t - datetime(1970, 1, 1)).total_seconds())), "s", None,
-                (1974, 2286)),  # fmt: skip
+    "epoch-s": (
+        lambda t: str(int((t - datetime(1970, 1, 1)).total_seconds())),
+        "s",
+        None,
+        (1974, 2286),
+    ),
     "epoch-ms": (
         lambda t: str((t - datetime(1970, 1, 1)) // timedelta(milliseconds=1)),
         "ms",
@@ -430,7 +434,20 @@ def test_amounts_golden(text: str, value: float, currency: str | None) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["5%", "12.5 %", "abc", "1,2,3.4.5", "--5", "(5", "5)", "-(5)", "$5 EUR", "1.2.3,4,5", "万", "$"],
+    [
+        "5%",
+        "12.5 %",
+        "abc",
+        "1,2,3.4.5",
+        "--5",
+        "(5",
+        "5)",
+        "-(5)",
+        "$5 EUR",
+        "1.2.3,4,5",
+        "万",
+        "$",
+    ],
 )
 def test_amounts_bad(text: str) -> None:
     res = parse_amounts(pd.Series([text, "1"]))
@@ -516,7 +533,15 @@ def _group(int_part: int, sep: str) -> str:
     return sep.join(reversed(groups))
 
 
-CONVENTIONS = [(",", "."), (".", ","), (" ", ","), ("\u00a0", ","), ("'", "."), ("", "."), ("", ",")]
+CONVENTIONS = [
+    (",", "."),
+    (".", ","),
+    (" ", ","),
+    ("\u00a0", ","),
+    ("'", "."),
+    ("", "."),
+    ("", ","),
+]
 SYMBOLS = [("", ""), ("$", ""), ("€ ", ""), ("USD ", ""), ("", " EUR"), ("", "元"), ("￥", "")]
 
 
@@ -631,7 +656,7 @@ def test_booleans() -> None:
     values = pd.Series(["TRUE", "false", "Yes", "n", "1", "0", "是", "否", None, "", "maybe"])
     flags, bad = parse_booleans(values)
     assert str(flags.dtype) == "boolean"
-    assert flags.tolist() == [True, False, True, False, True, False, True, False]  + [pd.NA] * 3
+    assert flags.tolist() == [True, False, True, False, True, False, True, False] + [pd.NA] * 3
     assert bad.tolist() == [False] * 10 + [True]
 
 

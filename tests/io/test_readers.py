@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import os
+from contextlib import nullcontext
 from datetime import date, datetime
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import openpyxl
@@ -187,6 +189,15 @@ def test_bare_cr_line_ends(tmp_path: Path) -> None:
     assert raw.lines.tolist() == [2, 3]
 
 
+def test_bare_cr_in_lf_file(tmp_path: Path) -> None:
+    # quoted: part of the value; unquoted: ends the record (as pandas and pyarrow do), but
+    # line numbers count LF only
+    content = b'Id,Name\n1,"a\rb"\n2,c\r3,d\n4,e\n'
+    raw = read1(write(tmp_path, "a.csv", content))
+    assert values(raw) == [["1", "a\rb"], ["2", "c"], ["3", "d"], ["4", "e"]]
+    assert raw.lines.tolist() == [2, 3, 3, 4]
+
+
 # --------------------------------------------------------------------------- malformed rows
 
 
@@ -227,20 +238,14 @@ def test_irregular_quoting_uses_exact_path(tmp_path: Path) -> None:
 
 
 def test_slow_path_agrees_with_fast_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    content = (
-        b"Id,Note,Amount\n"
-        b'1,"a\nb",10\n\n'
-        b"2,x,20,extra\n"
-        b"3,y\n"
-        b"4, spaced ,  \n"
-        + FOOTER
-    )
+    content = b'Id,Note,Amount\n1,"a\nb",10\n\n2,x,20,extra\n3,y\n4, spaced ,  \n' + FOOTER
     path = write(tmp_path, "a.csv", content)
     fast = read1(path)
     monkeypatch.setattr(readers, "_scan", lambda buf, delim: None)
     slow = read1(path)
     pd.testing.assert_frame_equal(fast.frame, slow.frame)
-    assert fast.lines.tolist() == slow.lines.tolist() == [2, 5, 6]
+    assert fast.lines.tolist() == slow.lines.tolist() == [2, 6, 7]
+    assert len(fast.bad_rows) == 1 and fast.bad_rows[0].line == 5
     assert fast.bad_rows == slow.bad_rows
     assert fast.dropped_footer == slow.dropped_footer == 6
 
@@ -249,7 +254,7 @@ def test_slow_path_agrees_with_fast_path(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_values_stripped_and_blank_cells_missing(tmp_path: Path) -> None:
-    content = "\ufeff Id , Name ,Note\n 1 ,  Ann\u3000, \n2,\"  \",\t\n"
+    content = '\ufeff Id , Name ,Note\n 1 ,  Ann\u3000, \n2,"  ",\t\n'
     raw = read1(write(tmp_path, "a.csv", content))
     assert list(raw.frame.columns) == ["Id", "Name", "Note"]
     assert values(raw) == [["1", "Ann", None], ["2", None, None]]
@@ -272,7 +277,7 @@ def test_empty_header_cells_are_named(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("content", [b"", b"  \n\n \r\n"])
 def test_empty_file_is_an_error(tmp_path: Path, content: bytes) -> None:
-    with pytest.raises(EmptyFileError, match="empty|no header"):
+    with pytest.raises(EmptyFileError, match=r"empty|no header"):
         read_table(write(tmp_path, "e.csv", content))
 
 
@@ -293,7 +298,7 @@ def test_header_only_gives_zero_rows(tmp_path: Path, content: bytes) -> None:
         ("a.tsv", b"Id\tNote\n1\tx;y,z|w\n", "\t"),
         ("a.tab", b"Id\tNote\n1\tx\n", "\t"),
         ("a.txt", b"Id\tNote\n1\tx,y\n", "\t"),
-        ("a.csv", b"Id,Note\n1,\"x;y;z\"\n2,\"p;q\"\n", ","),
+        ("a.csv", b'Id,Note\n1,"x;y;z"\n2,"p;q"\n', ","),
     ],
 )
 def test_delimiter_sniffing(tmp_path: Path, name: str, content: bytes, delimiter: str) -> None:
@@ -304,7 +309,7 @@ def test_delimiter_sniffing(tmp_path: Path, name: str, content: bytes, delimiter
 
 # --------------------------------------------------------------------------- encodings
 
-CHINESE = "客户,阶段,金额（万元）,备注\n华为技术,赢单,12.5,首次签约\n腾讯,输单,3,\"价格, 太高\"\n"
+CHINESE = '客户,阶段,金额（万元）,备注\n华为技术,赢单,12.5,首次签约\n腾讯,输单,3,"价格, 太高"\n'
 WESTERN = "Account,Owner,Amount\nCafé Müller,René,€1.234,50\nZoë Ltd,Ana Ibáñez,€99\n"
 
 
@@ -384,8 +389,10 @@ def test_xlsx_all_sheets(tmp_path: Path) -> None:
     assert values(reps) == [["Ann", "华东"]]
     assert reps.lines.tolist() == [3]
     created = parse_datetimes(deals.frame["Created"]).values
-    assert created.tolist() == [pd.Timestamp("2024-03-05 10:30:15", tz="UTC"),
-                                pd.Timestamp("2024-03-06", tz="UTC")]  # fmt: skip
+    assert created.dt.strftime("%Y-%m-%d %H:%M:%S").tolist() == [
+        "2024-03-05 10:30:15",
+        "2024-03-06 00:00:00",
+    ]
 
 
 def test_xlsx_sheet_selection(tmp_path: Path) -> None:
@@ -412,7 +419,9 @@ def test_xlsx_all_empty(tmp_path: Path) -> None:
 
 
 def test_parquet_values_as_exact_text(tmp_path: Path) -> None:
-    stamps = pd.to_datetime(["2024-03-05 10:00:00.123456", None, "1999-12-31 23:59:59"])
+    stamps = pd.to_datetime(
+        ["2024-03-05 10:00:00.123456", None, "1999-12-31 23:59:59"], format="ISO8601"
+    )
     table = pa.table(
         {
             "id": pa.array(["a", " b ", None]),
@@ -420,7 +429,9 @@ def test_parquet_values_as_exact_text(tmp_path: Path) -> None:
             "x": pa.array([0.1, float("nan"), 1e20]),
             "flag": pa.array([True, False, None]),
             "naive_us": pa.array(stamps, pa.timestamp("us")),
-            "aware_ns": pa.array(stamps.tz_localize("Europe/Berlin"), pa.timestamp("ns", "Europe/Berlin")),
+            "aware_ns": pa.array(
+                stamps.tz_localize("Europe/Berlin"), pa.timestamp("ns", "Europe/Berlin")
+            ),
             "day": pa.array([date(2024, 3, 5), None, date(2000, 1, 1)], pa.date32()),
             "cat": pa.array(["won", "lost", "won"]).dictionary_encode(),
         }
@@ -477,18 +488,21 @@ def test_input_files_are_never_written(tmp_path: Path) -> None:
 # hypothesis: random tables written with csv.writer read back, lines counted independently
 
 CELL = st.one_of(
-    st.text(alphabet=st.sampled_from("ab ,;\"\n\r'é赢"), max_size=8),
+    st.text(alphabet=st.sampled_from("ab ,;\"\n'é赢"), max_size=8),
     st.sampled_from(["", "  ", "1,234.5", "x"]),
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     width=st.integers(2, 5),
     data=st.data(),
     delimiter=st.sampled_from([",", ";", "\t", "|"]),
     terminator=st.sampled_from(["\n", "\r\n"]),
     quoting=st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
+    exact_path=st.booleans(),
 )
 def test_random_tables_roundtrip(
     tmp_path: Path,
@@ -497,7 +511,9 @@ def test_random_tables_roundtrip(
     delimiter: str,
     terminator: str,
     quoting: int,
+    exact_path: bool,
 ) -> None:
+    """Both the fast (scan + pyarrow) and the exact (csv module) path give the rows back."""
     rows = data.draw(st.lists(st.lists(CELL, min_size=width, max_size=width), max_size=12))
     header = [f"col{i}" for i in range(width)]
     out = io.StringIO()
@@ -511,7 +527,12 @@ def test_random_tables_roundtrip(
     # rows whose every cell is blank but that are written as a lone blank field are blank
     # lines (skipped); all others must come back
     keep = [i for i, r in enumerate(rows) if not (width == 1 and not r[0].strip())]
-    raw = read1(path)
+    with (
+        mock.patch.object(readers, "_scan", lambda buf, delim: None)
+        if exact_path
+        else nullcontext()
+    ):
+        raw = read1(path)
     if raw.delimiter != delimiter:  # tiny tables can be ambiguous; not what this tests
         return
     assert raw.bad_rows == ()
