@@ -67,8 +67,10 @@ def main() -> None:
         assert loaded.quality.balanced
         n_ours = int(loaded.quality.counts["rows_in"].sum())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"deals: {args.deals:,}; rows in all tables: {sum(rows.values()):,} "
-          f"({', '.join(f'{k} {v:,}' for k, v in rows.items())}); CSV {size / 1e6:,.1f} MB")
+    print(
+        f"deals: {args.deals:,}; rows in all tables: {sum(rows.values()):,} "
+        f"({', '.join(f'{k} {v:,}' for k, v in rows.items())}); CSV {size / 1e6:,.1f} MB"
+    )
     print(f"generate: {t_gen:,.1f} s; save: {t_save:,.1f} s")
     print(f"peer  pandas.read_csv (+parse_dates): {min(peer):,.1f} s for {n_peer:,} rows")
     print(f"ours  salesanalytics.load (validated): {min(ours):,.1f} s for {n_ours:,} rows")

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import __version__
 from .dataset import Dataset
-from .quality import DataError
+from .quality import DataError, describe
 
 __all__ = ["main"]
 
@@ -33,8 +33,13 @@ class _Parser(argparse.ArgumentParser):
 def _load(args: argparse.Namespace) -> Dataset:
     from .io import load
 
-    return load(args.path, mapping=args.mapping, strict=getattr(args, "strict", False),
-                timezone=args.timezone, dayfirst=args.dayfirst)
+    return load(
+        args.path,
+        mapping=args.mapping,
+        strict=getattr(args, "strict", False),
+        timezone=args.timezone,
+        dayfirst=args.dayfirst,
+    )
 
 
 def _add_load_options(p: argparse.ArgumentParser) -> None:
@@ -42,10 +47,19 @@ def _add_load_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mapping", metavar="FILE", help="TOML mapping of headers, files, stages")
     p.add_argument("--timezone", metavar="TZ", help="zone of naive timestamps (default UTC)")
     order = p.add_mutually_exclusive_group()
-    order.add_argument("--dayfirst", dest="dayfirst", action="store_true", default=None,
-                       help="read ambiguous dates as day/month")
-    order.add_argument("--monthfirst", dest="dayfirst", action="store_false",
-                       help="read ambiguous dates as month/day (the default)")
+    order.add_argument(
+        "--dayfirst",
+        dest="dayfirst",
+        action="store_true",
+        default=None,
+        help="read ambiguous dates as day/month",
+    )
+    order.add_argument(
+        "--monthfirst",
+        dest="dayfirst",
+        action="store_false",
+        help="read ambiguous dates as month/day (the default)",
+    )
 
 
 def _table_text(frame: pd.DataFrame) -> str:
@@ -64,23 +78,23 @@ def _validate_text(ds: Dataset, max_problems: int) -> str:
         out.append(_table_text(codes.set_index(["table", "severity", "code"])))
         out.append("")
         out.append(f"First {min(max_problems, len(q.problems))} of {len(q.problems)} problems:")
-        for r in q.problems.head(max_problems).itertuples(index=False):
-            line = "" if pd.isna(r.line) else f":{int(r.line)}"
-            col = "" if pd.isna(r.column) else f" [{r.column}]"
-            val = "" if pd.isna(r.value) else f" {str(r.value)[:40]!r}"
-            out.append(f"  {r.severity:7} {r.file or ''}{line}{col}{val}: {r.message}")
+        for rec in q.problems.head(max_problems).to_dict(orient="records"):
+            out.append(f"  {rec['severity']:7} {describe(rec)}")
         out.append("")
     as_of = ds.as_of.isoformat() if ds.as_of is not None else "unknown"
-    out.append(f"Usable: {len(ds.deals):,} deals, {len(ds.stage_events):,} stage events "
-               f"(as of {as_of}; history: {ds.provenance.fidelity}; balanced: {q.balanced})")
+    out.append(
+        f"Usable: {len(ds.deals):,} deals, {len(ds.stage_events):,} stage events "
+        f"(as of {as_of}; history: {ds.provenance.fidelity}; balanced: {q.balanced})"
+    )
     return "\n".join(out)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     ds = _load(args)
     if ds.deals.empty:
-        raise DataError("no usable deals: every deal row was rejected "
-                        "(run without --strict to see why)")
+        raise DataError(
+            "no usable deals: every deal row was rejected (run without --strict to see why)"
+        )
     if args.json:
         payload = {
             "version": __version__,
@@ -106,9 +120,17 @@ def _cmd_funnel(args: argparse.Namespace) -> int:
     result = stage_reach(ds, policy=args.policy)
     table = result.table
     if args.json:
-        print(json.dumps({"view": result.view, "policy": result.policy, "deals": result.deals,
-                          "stages": json.loads(table.reset_index().to_json(orient="records"))},
-                         indent=2))
+        print(
+            json.dumps(
+                {
+                    "view": result.view,
+                    "policy": result.policy,
+                    "deals": result.deals,
+                    "stages": json.loads(table.reset_index().to_json(orient="records")),
+                },
+                indent=2,
+            )
+        )
     elif args.csv:
         table.to_csv(sys.stdout, lineterminator="\n")
     else:
@@ -116,13 +138,25 @@ def _cmd_funnel(args: argparse.Namespace) -> int:
         closed = deals["outcome"].isin(["won", "lost"])
         won = deals["outcome"].eq("won")
         win_rate = won.sum() / closed.sum() if closed.any() else float("nan")
-        print(f"Funnel ({result.view} view, {result.policy} reach) of {result.deals:,} deals; "
-              f"as of {ds.as_of.date() if ds.as_of is not None else '?'}")
-        show = table[["reached", "still_open", "step_conversion", "step_low", "step_high",
-                      "cumulative_conversion"]]
+        print(
+            f"Funnel ({result.view} view, {result.policy} reach) of {result.deals:,} deals; "
+            f"as of {ds.as_of.date() if ds.as_of is not None else '?'}"
+        )
+        show = table[
+            [
+                "reached",
+                "still_open",
+                "step_conversion",
+                "step_low",
+                "step_high",
+                "cumulative_conversion",
+            ]
+        ]
         print(_table_text(show))
-        print(f"Win rate (won / closed): {win_rate:.1%} of {int(closed.sum()):,} closed deals; "
-              f"{int((~closed).sum()):,} still open")
+        print(
+            f"Win rate (won / closed): {win_rate:.1%} of {int(closed.sum()):,} closed deals; "
+            f"{int((~closed).sum()):,} still open"
+        )
     return EXIT_OK
 
 
@@ -137,42 +171,66 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     paths = save(ds, args.out)
     if not args.quiet:
         size = sum(p.stat().st_size for p in paths)
-        print(f"wrote {len(paths)} files ({size / 1e6:.1f} MB) to {args.out}: "
-              + ", ".join(f"{p.name} ({len(ds.table(p.stem)):,} rows)" for p in paths))
+        print(
+            f"wrote {len(paths)} files ({size / 1e6:.1f} MB) to {args.out}: "
+            + ", ".join(f"{p.name} ({len(ds.table(p.stem)):,} rows)" for p in paths)
+        )
     return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
-    parser = _Parser(prog="salesanalytics", description=(
-        "Sales funnel analytics, lead-source quality and commission-plan design. "
-        "Exit codes: 0 ok, 2 bad input, 1 internal error."))
+    parser = _Parser(
+        prog="salesanalytics",
+        description=(
+            "Sales funnel analytics, lead-source quality and commission-plan design. "
+            "Exit codes: 0 ok, 2 bad input, 1 internal error."
+        ),
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("validate", help="load exports and print the data-quality report",
-                       description="Load exports and report every rejected row and warning. "
-                       "Exit 0 when the data are usable, 2 when they are not.")
+    p = sub.add_parser(
+        "validate",
+        help="load exports and print the data-quality report",
+        description="Load exports and report every rejected row and warning. "
+        "Exit 0 when the data are usable, 2 when they are not.",
+    )
     _add_load_options(p)
     p.add_argument("--strict", action="store_true", help="fail (exit 2) on any rejected row")
     p.add_argument("--json", action="store_true", help="machine-readable output (docs/cli.md)")
-    p.add_argument("--max-problems", type=int, default=50, metavar="N",
-                   help="problems listed in the output (default 50; counts are always complete)")
+    p.add_argument(
+        "--max-problems",
+        type=int,
+        default=50,
+        metavar="N",
+        help="problems listed in the output (default 50; counts are always complete)",
+    )
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("funnel", help="print reach and conversion per stage",
-                       description="Reach and conversion per stage with Wilson intervals.")
+    p = sub.add_parser(
+        "funnel",
+        help="print reach and conversion per stage",
+        description="Reach and conversion per stage with Wilson intervals.",
+    )
     _add_load_options(p)
-    p.add_argument("--policy", choices=["implied", "observed", "strict"], default="implied",
-                   help="how skipped stages count (default implied)")
+    p.add_argument(
+        "--policy",
+        choices=["implied", "observed", "strict"],
+        default="implied",
+        help="how skipped stages count (default implied)",
+    )
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="JSON output")
     fmt.add_argument("--csv", action="store_true", help="CSV output")
     p.set_defaults(func=_cmd_funnel)
 
-    p = sub.add_parser("sample", help="write a synthetic dataset (canonical CSV files)",
-                       description="Generate a realistic synthetic dataset; the same seed "
-                       "gives byte-identical files.")
+    p = sub.add_parser(
+        "sample",
+        help="write a synthetic dataset (canonical CSV files)",
+        description="Generate a realistic synthetic dataset; the same seed "
+        "gives byte-identical files.",
+    )
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     p.add_argument("--deals", type=int, default=3000, metavar="N", help="deals (default 3000)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")

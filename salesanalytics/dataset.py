@@ -110,7 +110,8 @@ class Dataset:
         object.__setattr__(self, "tables", MappingProxyType(conformed))
         if self.provenance.as_of is None:
             object.__setattr__(
-                self, "provenance",
+                self,
+                "provenance",
                 Provenance(**{**self.provenance.__dict__, "as_of": self._latest_timestamp()}),
             )
 
@@ -223,13 +224,15 @@ class Dataset:
             times = [frame[c] for c in TABLES[name].columns_of_kind("time")]
             starts = [t.min() for t in times if t.notna().any()]
             ends = [t.max() for t in times if t.notna().any()]
-            rows.append({
-                "table": name,
-                "rows": len(frame),
-                "columns": frame.shape[1],
-                "from": min(starts) if starts else pd.NaT,
-                "to": max(ends) if ends else pd.NaT,
-            })
+            rows.append(
+                {
+                    "table": name,
+                    "rows": len(frame),
+                    "columns": frame.shape[1],
+                    "from": min(starts) if starts else pd.NaT,
+                    "to": max(ends) if ends else pd.NaT,
+                }
+            )
         return pd.DataFrame(rows).set_index("table")
 
     def __repr__(self) -> str:

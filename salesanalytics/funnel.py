@@ -19,6 +19,7 @@ reported beside each stage.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Literal
 
 import numpy as np
@@ -66,7 +67,7 @@ class FunnelResult:
         return f"<p><strong>{caption}</strong></p>" + self.summary().to_html(escape=True)
 
 
-def _max_positions(dataset: Dataset) -> tuple[pd.Series, pd.Series]:
+def _max_positions(dataset: Dataset) -> tuple[pd.Series, pd.DataFrame]:
     """Per deal: highest funnel position reached, and the set of positions entered."""
     model = dataset.stages
     events = dataset.stage_events
@@ -136,7 +137,7 @@ def stage_reach(dataset: Dataset, policy: Policy = "implied") -> FunnelResult:
             hits.append(deals["deal_id"].isin(ids).to_numpy())
     reached = np.array([h.sum() for h in hits], dtype="int64")
     # deals that reached a stage and the next (observed reach is not nested, so intersect)
-    step_k = np.array([0] + [(a & b).sum() for a, b in zip(hits, hits[1:], strict=False)])
+    step_k = np.array([0] + [(a & b).sum() for a, b in pairwise(hits)])
     step_n = np.r_[0, reached[:-1]]
     cum_k = np.array([(hits[0] & h).sum() for h in hits])
     cum_n = np.full(len(hits), reached[0])

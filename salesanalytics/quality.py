@@ -1,4 +1,4 @@
-"""The data-quality report: every input row is loaded, merged or rejected, and each problem is named.
+"""The data-quality report: every input row is loaded, merged or rejected; problems are named.
 
 Loading accounts for each input row in exactly one of three ways:
 
@@ -16,7 +16,7 @@ of them stay cheap.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
@@ -26,7 +26,7 @@ import pandas as pd
 
 from .schema import TABLES
 
-__all__ = ["PROBLEMS", "DataError", "ProblemKind", "QualityLog", "QualityReport"]
+__all__ = ["PROBLEMS", "DataError", "ProblemKind", "QualityLog", "QualityReport", "describe"]
 
 Severity = Literal["reject", "merge", "warning"]
 
@@ -47,66 +47,179 @@ def _kinds(*kinds: ProblemKind) -> Mapping[str, ProblemKind]:
 
 PROBLEMS: Mapping[str, ProblemKind] = _kinds(
     # rejects
-    ProblemKind("malformed_row", "reject", "row has more fields than the header",
-                "check quoting of the row in the file (a comma or quote inside a value)"),
-    ProblemKind("missing_required", "reject", "required value is missing",
-                "fill the value in the CRM, or map another column to it (--mapping)"),
-    ProblemKind("bad_datetime", "reject", "cannot read the date/time",
-                "use ISO 8601 (2024-03-05 or 2024-03-05T14:30:00Z) or a consistent day/month order"),
-    ProblemKind("bad_amount", "reject", "cannot read the amount",
-                "write a number such as 1234.50 (currency symbols and separators are fine)"),
+    ProblemKind(
+        "malformed_row",
+        "reject",
+        "row has more fields than the header",
+        "check quoting of the row in the file (a comma or quote inside a value)",
+    ),
+    ProblemKind(
+        "missing_required",
+        "reject",
+        "required value is missing",
+        "fill the value in the CRM, or map another column to it (--mapping)",
+    ),
+    ProblemKind(
+        "bad_datetime",
+        "reject",
+        "cannot read the date/time",
+        "use ISO 8601 (2024-03-05 or 2024-03-05T14:30:00Z) or a consistent day/month order",
+    ),
+    ProblemKind(
+        "bad_amount",
+        "reject",
+        "cannot read the amount",
+        "write a number such as 1234.50 (currency symbols and separators are fine)",
+    ),
     ProblemKind("bad_number", "reject", "cannot read the number", "write a plain number"),
-    ProblemKind("unknown_stage", "reject", "stage label is not in the stage model",
-                "add it under [stages.aliases] in a mapping file, e.g. \"Demo Done\" = \"proposal\""),
-    ProblemKind("unknown_outcome", "reject", "outcome is not open, won or lost",
-                "map the status column values to open/won/lost, or map a stage column instead"),
-    ProblemKind("duplicate_id", "reject", "duplicate key; the first row with it was kept",
-                "remove the duplicate rows or give them distinct ids"),
-    ProblemKind("negative_amount", "reject", "amount/quota/cost is negative",
-                "amounts must be >= 0; record refunds or cancellations separately"),
-    ProblemKind("closed_before_created", "reject", "closed before it was created",
-                "check the created and closed dates (and their day/month order)"),
-    ProblemKind("end_before_start", "reject", "period or employment ends before it starts",
-                "check the start and end dates"),
-    ProblemKind("orphan_event", "reject", "refers to a deal that is not among the loaded deals",
-                "export the deal too, or fix the deal id; if the deal was rejected, fix that first"),
-    ProblemKind("no_reference", "reject", "activity refers to neither a lead nor a deal",
-                "fill lead_id or deal_id"),
+    ProblemKind(
+        "unknown_stage",
+        "reject",
+        "stage label is not in the stage model",
+        'add it under [stages.aliases] in a mapping file, e.g. "Demo Done" = "proposal"',
+    ),
+    ProblemKind(
+        "unknown_outcome",
+        "reject",
+        "outcome is not open, won or lost",
+        "map the status column values to open/won/lost, or map a stage column instead",
+    ),
+    ProblemKind(
+        "duplicate_id",
+        "reject",
+        "duplicate key; the first row with it was kept",
+        "remove the duplicate rows or give them distinct ids",
+    ),
+    ProblemKind(
+        "negative_amount",
+        "reject",
+        "amount/quota/cost is negative",
+        "amounts must be >= 0; record refunds or cancellations separately",
+    ),
+    ProblemKind(
+        "closed_before_created",
+        "reject",
+        "closed before it was created",
+        "check the created and closed dates (and their day/month order)",
+    ),
+    ProblemKind(
+        "end_before_start",
+        "reject",
+        "period or employment ends before it starts",
+        "check the start and end dates",
+    ),
+    ProblemKind(
+        "orphan_event",
+        "reject",
+        "refers to a deal that is not among the loaded deals",
+        "export the deal too, or fix the deal id; if the deal was rejected, fix that first",
+    ),
+    ProblemKind(
+        "no_reference",
+        "reject",
+        "activity refers to neither a lead nor a deal",
+        "fill lead_id or deal_id",
+    ),
     # merges
-    ProblemKind("repeated_stage", "merge", "repeats the previous stage of the same deal",
-                "nothing to do: history rows written for amount or date edits are merged"),
+    ProblemKind(
+        "repeated_stage",
+        "merge",
+        "repeats the previous stage of the same deal",
+        "nothing to do: history rows written for amount or date edits are merged",
+    ),
     # warnings
-    ProblemKind("missing_amount", "warning", "open or lost deal has no amount",
-                "counted in deal counts; left out of value metrics"),
-    ProblemKind("won_without_amount", "warning", "won deal has no amount",
-                "fill the amount: revenue and commission metrics ignore this deal"),
-    ProblemKind("closed_without_date", "warning", "won or lost deal has no close date",
-                "fill closed_at; the deal is left out of cycle-time metrics"),
-    ProblemKind("open_with_close_date", "warning", "open deal has a close date",
-                "map the CRM's expected close date to expected_close_at, not closed_at"),
-    ProblemKind("past_expected_close", "warning", "open deal's expected close date has passed",
-                "update the expected close date in the CRM, or close the deal"),
-    ProblemKind("stale_open_deal", "warning", "open deal has not changed stage for a long time",
-                "review the deal: it may be dead"),
-    ProblemKind("mixed_currencies", "warning", "amounts are in more than one currency",
-                "value metrics are computed per currency; convert to one currency to compare"),
-    ProblemKind("event_before_created", "warning", "stage entered before the deal was created",
-                "check the history dates; the event is kept"),
-    ProblemKind("outcome_stage_mismatch", "warning", "outcome disagrees with the last stage event",
-                "check the deal's status and its stage history"),
-    ProblemKind("unknown_owner", "warning", "owner is not in the reps table",
-                "add the rep to reps, or map the owner ids"),
-    ProblemKind("dates_out_of_order", "warning", "a later date precedes the creation date",
-                "check the dates (and their day/month order); the row is kept"),
-    ProblemKind("unreadable_value", "warning", "optional value could not be read; left empty",
-                "fix the value, or map this column to another canonical name"),
-    ProblemKind("ambiguous_dates", "warning", "day/month order could not be told from the data",
-                "pass dayfirst=True/False (or [options] dayfirst in a mapping file)"),
+    ProblemKind(
+        "missing_amount",
+        "warning",
+        "open or lost deal has no amount",
+        "counted in deal counts; left out of value metrics",
+    ),
+    ProblemKind(
+        "won_without_amount",
+        "warning",
+        "won deal has no amount",
+        "fill the amount: revenue and commission metrics ignore this deal",
+    ),
+    ProblemKind(
+        "closed_without_date",
+        "warning",
+        "won or lost deal has no close date",
+        "fill closed_at; the deal is left out of cycle-time metrics",
+    ),
+    ProblemKind(
+        "open_with_close_date",
+        "warning",
+        "open deal has a close date",
+        "map the CRM's expected close date to expected_close_at, not closed_at",
+    ),
+    ProblemKind(
+        "past_expected_close",
+        "warning",
+        "open deal's expected close date has passed",
+        "update the expected close date in the CRM, or close the deal",
+    ),
+    ProblemKind(
+        "stale_open_deal",
+        "warning",
+        "open deal has not changed stage for a long time",
+        "review the deal: it may be dead",
+    ),
+    ProblemKind(
+        "mixed_currencies",
+        "warning",
+        "amounts are in more than one currency",
+        "value metrics are computed per currency; convert to one currency to compare",
+    ),
+    ProblemKind(
+        "event_before_created",
+        "warning",
+        "stage entered before the deal was created",
+        "check the history dates; the event is kept",
+    ),
+    ProblemKind(
+        "outcome_stage_mismatch",
+        "warning",
+        "outcome disagrees with the last stage event",
+        "check the deal's status and its stage history",
+    ),
+    ProblemKind(
+        "unknown_owner",
+        "warning",
+        "owner is not in the reps table",
+        "add the rep to reps, or map the owner ids",
+    ),
+    ProblemKind(
+        "dates_out_of_order",
+        "warning",
+        "a later date precedes the creation date",
+        "check the dates (and their day/month order); the row is kept",
+    ),
+    ProblemKind(
+        "unreadable_value",
+        "warning",
+        "optional value could not be read; left empty",
+        "fix the value, or map this column to another canonical name",
+    ),
+    ProblemKind(
+        "ambiguous_dates",
+        "warning",
+        "day/month order could not be told from the data",
+        "pass dayfirst=True/False (or [options] dayfirst in a mapping file)",
+    ),
 )
 """Every problem code the loader emits (stable: tests and the JSON output rely on them)."""
 
-PROBLEM_COLUMNS = ("table", "file", "line", "column", "value", "code", "severity", "message",
-                   "hint")
+PROBLEM_COLUMNS = (
+    "table",
+    "file",
+    "line",
+    "column",
+    "value",
+    "code",
+    "severity",
+    "message",
+    "hint",
+)
 
 
 class DataError(ValueError):
@@ -119,6 +232,23 @@ class DataError(ValueError):
     def __init__(self, message: str, problems: pd.DataFrame | None = None) -> None:
         super().__init__(message)
         self.problems = problems
+
+
+def describe(problem: Mapping[Hashable, Any]) -> str:
+    """One problem as ``file:line column C value 'V': message``.
+
+    Examples
+    --------
+    >>> describe({"file": "d.csv", "line": 4, "column": "amount", "value": "-5",
+    ...           "message": "amount/quota/cost is negative"})
+    "d.csv:4 column amount value '-5': amount/quota/cost is negative"
+    """
+    where = "" if pd.isna(problem["file"]) else str(problem["file"])
+    if not pd.isna(problem["line"]):
+        where += f":{int(problem['line'])}"
+    col = "" if pd.isna(problem["column"]) else f" column {problem['column']}"
+    val = "" if pd.isna(problem["value"]) else f" value {str(problem['value'])[:60]!r}"
+    return f"{where}{col}{val}: {problem['message']}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,8 +309,11 @@ class QualityReport:
             .reset_index()
         )
         rank = out["severity"].map({"reject": 0, "merge": 1, "warning": 2})
-        out = out.assign(_rank=rank).sort_values(["_rank", "count"], ascending=[True, False],
-                                                 kind="stable").drop(columns="_rank")
+        out = (
+            out.assign(_rank=rank)
+            .sort_values(["_rank", "count"], ascending=[True, False], kind="stable")
+            .drop(columns="_rank")
+        )
         out["message"] = out["code"].map(lambda c: PROBLEMS[c].message)
         return out.reset_index(drop=True)
 
@@ -218,24 +351,26 @@ class QualityReport:
         rej = self.rejects
         if rej.empty:
             return
-        listed = []
-        for r in rej.head(max_listed).itertuples(index=False):
-            where = f"{r.file}:{'' if pd.isna(r.line) else int(r.line)}"
-            col = "" if pd.isna(r.column) else f" column {r.column}"
-            val = "" if pd.isna(r.value) else f" value {str(r.value)[:60]!r}"
-            listed.append(f"{where}{col}{val}: {r.message} ({r.code}); fix: {r.hint}")
+        listed = [
+            f"{describe(rec)} ({rec['code']}); fix: {rec['hint']}"
+            for rec in rej.head(max_listed).to_dict(orient="records")
+        ]
         lines = [f"{self.n_rejected} row(s) rejected; first: {listed[0]}"]
         lines += [f"  {item}" for item in listed[1:]]
         if len(rej) > max_listed:
-            lines.append(f"  ... and {len(rej) - max_listed} more (load without strict=True to "
-                         "see them all in dataset.quality)")
+            lines.append(
+                f"  ... and {len(rej) - max_listed} more (load without strict=True to "
+                "see them all in dataset.quality)"
+            )
         raise DataError("\n".join(lines), rej)
 
     def __repr__(self) -> str:
         c = self.counts
         parts = [f"{t}: {r.loaded}/{r.rows_in} loaded" for t, r in c.iterrows()]
-        return (f"QualityReport({'; '.join(parts) or 'no tables'}; "
-                f"{self.n_rejected} rejected, {len(self.warnings)} warnings)")
+        return (
+            f"QualityReport({'; '.join(parts) or 'no tables'}; "
+            f"{self.n_rejected} rejected, {len(self.warnings)} warnings)"
+        )
 
     def _repr_html_(self) -> str:
         parts = ["<div><strong>Data quality</strong>", self.counts.to_html(escape=True)]
@@ -244,8 +379,9 @@ class QualityReport:
             parts.append(codes.to_html(index=False, escape=True))
             parts.append(self.problems.head(20).to_html(index=False, escape=True, na_rep=""))
         if self.notes:
-            parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-                         + "</ul>")
+            parts.append(
+                "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes) + "</ul>"
+            )
         return "\n".join(parts) + "</div>"
 
 
@@ -308,20 +444,37 @@ class QualityLog:
         n = len(lines)
         if n == 0:
             return
-        vals = (pd.Series([np.nan] * n, dtype="str") if values is None
-                else pd.Series(list(values) if not isinstance(values, pd.Series) else values.to_numpy(),
-                               dtype="str"))
+        vals = (
+            pd.Series([np.nan] * n, dtype="str")
+            if values is None
+            else pd.Series(
+                list(values) if not isinstance(values, pd.Series) else values.to_numpy(),
+                dtype="str",
+            )
+        )
         message: Any = kind.message
         if detail is not None:
-            message = (pd.Series([f"{kind.message}: {detail}"] * n, dtype="str")
-                       if isinstance(detail, str)
-                       else kind.message + ": " + pd.Series(list(detail), dtype="str"))
+            message = (
+                pd.Series([f"{kind.message}: {detail}"] * n, dtype="str")
+                if isinstance(detail, str)
+                else kind.message + ": " + pd.Series(list(detail), dtype="str")
+            )
         line_col = pd.array([pd.NA] if whole_file else lines, dtype="Int64")
-        self._frames.append(pd.DataFrame({
-            "table": table, "file": file, "line": line_col, "column": column,
-            "value": vals.to_numpy(), "code": code, "severity": kind.severity,
-            "message": message, "hint": kind.hint,
-        }))
+        self._frames.append(
+            pd.DataFrame(
+                {
+                    "table": table,
+                    "file": file,
+                    "line": line_col,
+                    "column": column,
+                    "value": vals.to_numpy(),
+                    "code": code,
+                    "severity": kind.severity,
+                    "message": message,
+                    "hint": kind.hint,
+                }
+            )
+        )
         self._table(table)
         if kind.severity == "reject":
             self._rejected_rows.setdefault(table, set()).update((file or "", int(x)) for x in lines)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,7 @@ __all__ = [
     "empty_table",
 ]
 
-DATETIME_DTYPE = "datetime64[us, UTC]"
+DATETIME_DTYPE: Final = "datetime64[us, UTC]"
 """The dtype of every canonical timestamp column."""
 
 OUTCOMES = ("open", "won", "lost")
@@ -128,7 +128,13 @@ class TableSpec:
         return tuple(c.name for c in self.columns if c.kind == kind)
 
 
-def _c(name: str, kind: Kind = "str", required: bool = False, description: str = "", choices: Iterable[str] = ()) -> Column:
+def _c(
+    name: str,
+    kind: Kind = "str",
+    required: bool = False,
+    description: str = "",
+    choices: Iterable[str] = (),
+) -> Column:
     return Column(name, kind, required, description, tuple(choices))
 
 
@@ -199,7 +205,9 @@ ACTIVITIES = TableSpec(
         _c("at", "time", True, "when the activity happened"),
         _c("lead_id"),
         _c("deal_id"),
-        _c("kind", "choice", description="call, email, meeting, visit, ...", choices=ACTIVITY_KINDS),
+        _c(
+            "kind", "choice", description="call, email, meeting, visit, ...", choices=ACTIVITY_KINDS
+        ),
         _c("owner_id"),
     ),
     description="one row per sales activity on a lead or a deal",
@@ -296,8 +304,10 @@ def conform(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
         if col.name in frame.columns:
             out[col.name] = _cast(frame[col.name].reset_index(drop=True), col)
         else:
-            out[col.name] = pd.Series(np.full(n, np.nan), dtype=col.dtype) if col.kind != "time" else pd.Series(
-                pd.NaT, index=pd.RangeIndex(n), dtype=col.dtype
+            out[col.name] = (
+                pd.Series(np.full(n, np.nan), dtype=col.dtype)
+                if col.kind != "time"
+                else pd.Series(pd.NaT, index=pd.RangeIndex(n), dtype=col.dtype)
             )
     for name in frame.columns:
         if name not in out:
@@ -317,4 +327,4 @@ def _cast(s: pd.Series, col: Column) -> pd.Series:
         return pd.to_datetime(s, utc=True).astype(DATETIME_DTYPE)
     if col.kind == "float":
         return s.astype("float64")
-    return s.astype("str")
+    return s.astype(pd.StringDtype(na_value=np.nan))

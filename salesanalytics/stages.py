@@ -276,7 +276,7 @@ class StageModel:
         else:
             pipelines = pipelines.reset_index(drop=True)
             groups = [
-                (p if p in self.pipelines else None, idx)
+                (str(p) if p in self.pipelines else None, idx)
                 for p, idx in labels.groupby(pipelines.fillna(""), sort=False).groups.items()
             ]
         for pipeline, idx in groups:

@@ -66,8 +66,7 @@ def rate_interval(
             high = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
         elif method == "jeffreys":
             low = np.where(k > 0, special.betaincinv(k + 0.5, n - k + 0.5, alpha / 2.0), 0.0)
-            high = np.where(k < n, special.betaincinv(k + 0.5, n - k + 0.5, 1.0 - alpha / 2.0),
-                            1.0)
+            high = np.where(k < n, special.betaincinv(k + 0.5, n - k + 0.5, 1.0 - alpha / 2.0), 1.0)
         else:
             raise ValueError(f"method must be 'wilson' or 'jeffreys', got {method!r}")
     empty = n == 0

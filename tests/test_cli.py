@@ -44,20 +44,36 @@ def test_validate_sample_text_and_json(capsys: pytest.CaptureFixture[str]) -> No
     code, out, _ = run(["validate", str(SAMPLE), "--json", "--max-problems", "3"], capsys)
     payload = json.loads(out)
     assert code == 0 and payload["usable"] and payload["balanced"]
-    assert {"version", "paths", "as_of", "fidelity", "timezone", "sources", "tables",
-            "problem_counts", "problems", "problems_truncated", "notes"} <= set(payload)
+    assert {
+        "version",
+        "paths",
+        "as_of",
+        "fidelity",
+        "timezone",
+        "sources",
+        "tables",
+        "problem_counts",
+        "problems",
+        "problems_truncated",
+        "notes",
+    } <= set(payload)
     assert len(payload["problems"]) <= 3
     deals = payload["tables"]["deals"]
     assert deals["rows_in"] == deals["loaded"] + deals["merged"] + deals["rejected"]
     assert all(len(s["sha256"]) == 64 for s in payload["sources"])
 
 
-def test_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = run(["validate", str(tmp_path / "nope.csv")], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "no such file" in err
     bad = tmp_path / "deals.csv"
-    bad.write_text("deal_id,created_at,outcome,amount,owner_id\nD1,2024-01-01,open,-5,r\n"
-                   "D2,2024-01-01,open,5,r\n", encoding="utf-8")
+    bad.write_text(
+        "deal_id,created_at,outcome,amount,owner_id\nD1,2024-01-01,open,-5,r\n"
+        "D2,2024-01-01,open,5,r\n",
+        encoding="utf-8",
+    )
     code, out, err = run(["validate", str(bad), "--strict"], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "deals.csv:2 column amount" in err
@@ -75,34 +91,54 @@ def test_funnel_outputs(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["funnel", str(SAMPLE), "--json", "--policy", "observed"], capsys)
     payload = json.loads(out)
     assert payload["policy"] == "observed"
-    assert [s["stage"] for s in payload["stages"]] == ["lead", "contacted", "proposal",
-                                                         "negotiation", "won"]
+    assert [s["stage"] for s in payload["stages"]] == [
+        "lead",
+        "contacted",
+        "proposal",
+        "negotiation",
+        "won",
+    ]
     code, out, _ = run(["funnel", str(SAMPLE), "--csv"], capsys)
     assert out.splitlines()[0].startswith("stage,reached,still_open")
 
 
-def test_sample_is_byte_identical_for_a_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sample_is_byte_identical_for_a_seed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     def digest(folder: Path) -> dict[str, str]:
-        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+        return {
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())
+        }
 
     for name in ("a", "b"):
-        code, _, err = run(["sample", "--out", str(tmp_path / name), "--deals", "300", "--seed",
-                            "7", "--quiet"], capsys)
+        code, _, err = run(
+            ["sample", "--out", str(tmp_path / name), "--deals", "300", "--seed", "7", "--quiet"],
+            capsys,
+        )
         assert code == 0, err
-    code, _, _ = run(["sample", "--out", str(tmp_path / "c"), "--deals", "300", "--seed", "8",
-                      "--quiet"], capsys)
+    code, _, _ = run(
+        ["sample", "--out", str(tmp_path / "c"), "--deals", "300", "--seed", "8", "--quiet"], capsys
+    )
     a, b, c = digest(tmp_path / "a"), digest(tmp_path / "b"), digest(tmp_path / "c")
     assert a == b and a != c
-    assert {"deals.csv", "stage_events.csv", "leads.csv", "activities.csv", "reps.csv",
-            "quotas.csv", "spend.csv"} <= set(a)
+    assert {
+        "deals.csv",
+        "stage_events.csv",
+        "leads.csv",
+        "activities.csv",
+        "reps.csv",
+        "quotas.csv",
+        "spend.csv",
+    } <= set(a)
     assert not [p for p in (tmp_path / "a").iterdir() if p.name.endswith(".tmp")]
     code, _, err = run(["sample", "--out", str(tmp_path / "d"), "--deals", "0"], capsys)
     assert code == 2
 
 
-def test_committed_sample_is_what_the_generator_makes(tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    """data/sample is reproducible: regenerating it with the documented command gives the same bytes."""
+def test_committed_sample_is_what_the_generator_makes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """data/sample is reproducible: the documented command regenerates the same bytes."""
     readme = (SAMPLE / "README.md").read_text(encoding="utf-8")
     line = next(ln for ln in readme.splitlines() if ln.strip().startswith("salesanalytics sample"))
     args = line.strip().split()[1:]

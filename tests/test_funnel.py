@@ -21,12 +21,17 @@ def make_dataset(paths: list[list[str]]) -> sa.Dataset:
     for i, path in enumerate(paths):
         did = f"D{i}"
         outcome = "won" if path[-1] == "won" else "lost" if path[-1] == "lost" else "open"
-        deals.append({"deal_id": did, "created_at": T0, "outcome": outcome, "amount": 1.0,
-                      "owner_id": "r"})
+        deals.append(
+            {"deal_id": did, "created_at": T0, "outcome": outcome, "amount": 1.0, "owner_id": "r"}
+        )
         for j, stage in enumerate(path):
             events.append({"deal_id": did, "stage": stage, "entered_at": T0 + pd.Timedelta(days=j)})
-    return sa.Dataset({"deals": pd.DataFrame(deals),
-                       "stage_events": pd.DataFrame(events, columns=["deal_id", "stage", "entered_at"])})
+    return sa.Dataset(
+        {
+            "deals": pd.DataFrame(deals),
+            "stage_events": pd.DataFrame(events, columns=["deal_id", "stage", "entered_at"]),
+        }
+    )
 
 
 def brute_force(paths: list[list[str]], policy: str) -> list[int]:
@@ -48,11 +53,8 @@ def brute_force(paths: list[list[str]], policy: str) -> list[int]:
             if skipped:
                 continue
         for i in range(len(FUNNEL)):
-            if policy == "implied":
-                hit = any(p is not None and p >= i for p in pos)
-            else:
-                hit = i in pos
-            counts[i] += hit
+            implied = any(p is not None and p >= i for p in pos)
+            counts[i] += implied if policy == "implied" else i in pos
     return counts
 
 
@@ -60,7 +62,10 @@ path_strategy = st.lists(st.sampled_from([*FUNNEL, "lost"]), min_size=1, max_siz
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(path_strategy, min_size=1, max_size=25), st.sampled_from(["implied", "observed", "strict"]))
+@given(
+    st.lists(path_strategy, min_size=1, max_size=25),
+    st.sampled_from(["implied", "observed", "strict"]),
+)
 def test_reach_matches_brute_force(paths: list[list[str]], policy: str) -> None:
     # the loader never keeps consecutive repeats; mirror that here
     paths = [[s for j, s in enumerate(p) if j == 0 or p[j - 1] != s] for p in paths]

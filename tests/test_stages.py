@@ -12,11 +12,20 @@ def test_default_model_mirrors_the_five_steps() -> None:
     m = StageModel.default()
     assert m.all_stages == ("lead", "contacted", "proposal", "negotiation", "won", "lost")
     labels = {
-        "Prospecting": "lead", "线索": "lead", "Qualification": "contacted",
-        "初步接洽": "contacted", "Proposal/Price Quote": "proposal",
-        "需求分析与方案呈现": "proposal", "Negotiation/Review": "negotiation",
-        "商务谈判": "negotiation", "Closed Won": "won", "closedwon": "won", "赢单": "won",
-        "Closed Lost": "lost", "输单": "lost", "CONTRACT SENT": "negotiation",
+        "Prospecting": "lead",
+        "线索": "lead",
+        "Qualification": "contacted",
+        "初步接洽": "contacted",
+        "Proposal/Price Quote": "proposal",
+        "需求分析与方案呈现": "proposal",
+        "Negotiation/Review": "negotiation",
+        "商务谈判": "negotiation",
+        "Closed Won": "won",
+        "closedwon": "won",
+        "赢单": "won",
+        "Closed Lost": "lost",
+        "输单": "lost",
+        "CONTRACT SENT": "negotiation",
     }
     for label, stage in labels.items():
         assert m.canonical(label) == stage, label
@@ -49,6 +58,7 @@ def test_invalid_models_are_refused() -> None:
         StageModel(stages=("a",), aliases={"x": "b"})
     with pytest.raises(ValueError, match="unknown key"):
         StageModel.from_dict({"oder": ["a"]})
-    m = StageModel.from_dict({"order": ["线索", "方案"], "won": "赢单", "lost": "输单",
-                              "aliases": {"Demo": "方案"}})
+    m = StageModel.from_dict(
+        {"order": ["线索", "方案"], "won": "赢单", "lost": "输单", "aliases": {"Demo": "方案"}}
+    )
     assert m.canonical("demo") == "方案" and m.won == "赢单"

@@ -1,4 +1,7 @@
-"""Reading exports into canonical tables and writing them back (the only package that touches files)."""
+"""Reading exports into canonical tables and writing them back.
+
+The only package that touches files.
+"""
 
 from .loader import find_files, load
 from .mapping import ColumnMapping

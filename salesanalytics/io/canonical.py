@@ -34,7 +34,9 @@ FRACTION_COLUMNS = frozenset({"margin", "crm_probability"})
 LINE, FILE = "_line", "_file"
 
 OUTCOME_ALIASES: Mapping[str, str] = {
-    **dict.fromkeys(["open", "inprogress", "active", "pending", "进行中", "跟进中", "未结束"], "open"),
+    **dict.fromkeys(
+        ["open", "inprogress", "active", "pending", "进行中", "跟进中", "未结束"], "open"
+    ),
     **dict.fromkeys(["won", "closedwon", "win", "success", "赢单", "成交", "已成交", "赢"], "won"),
     **dict.fromkeys(
         ["lost", "closedlost", "lose", "loss", "输单", "丢单", "失败", "无效", "输"],
@@ -45,8 +47,18 @@ DEAL_TYPE_ALIASES: Mapping[str, str] = {
     **dict.fromkeys(["new", "newbusiness", "newcustomer", "新签", "新客户", "新购"], "new"),
     **dict.fromkeys(["renewal", "renew", "续约", "续费", "续签"], "renewal"),
     **dict.fromkeys(
-        ["expansion", "upsell", "upgrade", "crosssell", "addon", "existingbusiness",
-         "existingcustomerupgrade", "增购", "扩展", "加购"],
+        [
+            "expansion",
+            "upsell",
+            "upgrade",
+            "crosssell",
+            "addon",
+            "existingbusiness",
+            "existingcustomerupgrade",
+            "增购",
+            "扩展",
+            "加购",
+        ],
         "expansion",
     ),
 }
@@ -82,24 +94,38 @@ def _map_values(values: pd.Series, aliases: Mapping[str, str]) -> tuple[pd.Serie
 class _TableParser:
     """Parses the columns of one raw table; rows to reject accumulate in ``self.bad``."""
 
-    def __init__(self, raw: RawTable, spec: TableSpec, mapping: ColumnMapping,
-                 options: ParseOptions, log: QualityLog) -> None:
+    def __init__(
+        self,
+        raw: RawTable,
+        spec: TableSpec,
+        mapping: ColumnMapping,
+        options: ParseOptions,
+        log: QualityLog,
+    ) -> None:
         self.raw, self.spec, self.mapping, self.options, self.log = raw, spec, mapping, options, log
         self.lines = np.asarray(raw.lines, dtype="int64")
         self.bad = np.zeros(len(raw.frame), dtype=bool)
         self.currency_from_amount: pd.Series | None = None
 
-    def problem(self, mask: np.ndarray, column: str | None, values: pd.Series | None, code: str,
-                detail: str | None = None) -> None:
+    def problem(
+        self,
+        mask: np.ndarray,
+        column: str | None,
+        values: pd.Series | None,
+        code: str,
+        detail: str | None = None,
+    ) -> None:
         if mask.any():
             vals = None if values is None else values[mask]
-            self.log.add(self.spec.name, self.raw.source, self.lines[mask], column, vals, code,
-                         detail)
+            self.log.add(
+                self.spec.name, self.raw.source, self.lines[mask], column, vals, code, detail
+            )
             if code != "unreadable_value" and code != "ambiguous_dates":
                 self.bad |= mask
 
-    def unreadable(self, col: Column, raw: pd.Series, mask: np.ndarray, code: str,
-                   detail: str | None = None) -> None:
+    def unreadable(
+        self, col: Column, raw: pd.Series, mask: np.ndarray, code: str, detail: str | None = None
+    ) -> None:
         if _rejects_on_bad(col):
             self.problem(mask, col.name, raw, code, detail)
         else:
@@ -113,22 +139,34 @@ class _TableParser:
             lookup = {u: keyed.get(label_key(u), u) for u in pd.unique(raw.dropna())}
             raw = raw.map(lookup).astype("str")
         if col.kind == "time":
-            res = parse.parse_datetimes(raw, tz=self.options.timezone, dayfirst=self.options.dayfirst)
+            res = parse.parse_datetimes(
+                raw, tz=self.options.timezone, dayfirst=self.options.dayfirst
+            )
             if res.note:
-                self.log.add(name, self.raw.source, None, col.name, None, "ambiguous_dates", res.note)
+                self.log.add(
+                    name, self.raw.source, None, col.name, None, "ambiguous_dates", res.note
+                )
             self.log.note(f"{self.raw.source}: {col.name} read as {res.format}")
             self.unreadable(col, raw, res.bad, "bad_datetime")
             return res.values
         if col.kind == "float":
             return self._number(col, raw, header)
         if col.kind == "choice":
-            aliases = {"outcome": OUTCOME_ALIASES, "deal_type": DEAL_TYPE_ALIASES,
-                       "kind": ACTIVITY_ALIASES}[col.name]
+            aliases = {
+                "outcome": OUTCOME_ALIASES,
+                "deal_type": DEAL_TYPE_ALIASES,
+                "kind": ACTIVITY_ALIASES,
+            }[col.name]
             values, unknown = _map_values(raw, aliases)
             if col.name == "kind":  # activities of other kinds are kept as "other"
                 return values.mask(unknown, "other")
-            self.unreadable(col, raw, unknown, "unknown_outcome" if col.name == "outcome"
-                            else "unreadable_value", f"allowed: {', '.join(col.choices)}")
+            self.unreadable(
+                col,
+                raw,
+                unknown,
+                "unknown_outcome" if col.name == "outcome" else "unreadable_value",
+                f"allowed: {', '.join(col.choices)}",
+            )
             return values
         return raw
 
@@ -176,7 +214,7 @@ class _TableParser:
                 f"{self.raw.source}: read as {self.spec.name}, but no column maps to "
                 f"{', '.join(absent)} (headers: {', '.join(map(str, frame.columns))}). "
                 "Map the right headers in a mapping file: [tables."
-                f"{self.spec.name}.columns] \"Your Header\" = \"{absent[0]}\"."
+                f'{self.spec.name}.columns] "Your Header" = "{absent[0]}".'
             )
         for col in self.spec.required:
             if col in MAY_BE_EMPTY:
@@ -208,7 +246,11 @@ class _TableParser:
                 table = table.assign(outcome=from_stage.astype("str"))
         currency = self.currency_from_amount
         if currency is not None:
-            have = table["currency"] if "currency" in table.columns else pd.Series(np.nan, index=table.index, dtype="str")
+            have = (
+                table["currency"]
+                if "currency" in table.columns
+                else pd.Series(np.nan, index=table.index, dtype="str")
+            )
             table = table.assign(currency=have.fillna(currency))
         if self.options.currency:
             if "currency" in table.columns:
@@ -218,8 +260,14 @@ class _TableParser:
         return table
 
 
-def parse_table(raw: RawTable, table: str, mapping: ColumnMapping, stages: StageModel,
-                options: ParseOptions, log: QualityLog) -> pd.DataFrame:
+def parse_table(
+    raw: RawTable,
+    table: str,
+    mapping: ColumnMapping,
+    stages: StageModel,
+    options: ParseOptions,
+    log: QualityLog,
+) -> pd.DataFrame:
     """Parse one raw file as ``table``: canonical columns parsed, extras kept as text.
 
     Returns the rows that passed the per-row checks, with ``_file`` and ``_line`` columns
@@ -229,7 +277,13 @@ def parse_table(raw: RawTable, table: str, mapping: ColumnMapping, stages: Stage
     spec = TABLES[table]
     log.count_in(table, len(raw.frame) + len(raw.bad_rows))
     if raw.bad_rows:
-        log.add(table, raw.source, [b.line for b in raw.bad_rows], None,
-                [b.raw[:200] for b in raw.bad_rows], "malformed_row",
-                [b.reason for b in raw.bad_rows])
+        log.add(
+            table,
+            raw.source,
+            [b.line for b in raw.bad_rows],
+            None,
+            [b.raw[:200] for b in raw.bad_rows],
+            "malformed_row",
+            [b.reason for b in raw.bad_rows],
+        )
     return _TableParser(raw, spec, mapping, options, log).run(stages)

@@ -41,12 +41,17 @@ def find_files(path: PathArg | Iterable[PathArg]) -> list[Path]:
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files = sorted(f for f in p.iterdir()
-                           if f.is_file() and f.suffix.lower() in DATA_SUFFIXES
-                           and not f.name.startswith((".", "~$")))
+            files = sorted(
+                f
+                for f in p.iterdir()
+                if f.is_file()
+                and f.suffix.lower() in DATA_SUFFIXES
+                and not f.name.startswith((".", "~$"))
+            )
             if not files:
-                raise DataError(f"{p}: folder has no data files "
-                                f"(looked for {', '.join(DATA_SUFFIXES)})")
+                raise DataError(
+                    f"{p}: folder has no data files (looked for {', '.join(DATA_SUFFIXES)})"
+                )
             found.extend(files)
         elif p.is_file():
             found.append(p)
@@ -147,23 +152,35 @@ def load(
             if raw.dropped_footer:
                 log.note(f"{raw.source}: {raw.dropped_footer} report footer line(s) skipped")
             parsed.setdefault(table, []).append(parse_table(raw, table, cmap, model, options, log))
-            sources.append(SourceFile(str(file), sha, table, len(raw.frame) + len(raw.bad_rows),
-                                      raw.encoding, raw.sheet or ""))
+            sources.append(
+                SourceFile(
+                    str(file),
+                    sha,
+                    table,
+                    len(raw.frame) + len(raw.bad_rows),
+                    raw.encoding,
+                    raw.sheet or "",
+                )
+            )
     if "deals" not in parsed:
         notes = "; ".join(log.freeze().notes) or "no files"
         raise DataError(f"no deals table found in {path}: {notes}")
-    tables = {name: conform(TABLES[name], pd.concat(frames, ignore_index=True))
-              for name, frames in parsed.items()}
+    tables = {
+        name: conform(TABLES[name], pd.concat(frames, ignore_index=True))
+        for name, frames in parsed.items()
+    }
     fidelity = "full_history"
     if "stage_events" not in tables:
         fidelity = "current_state"
-        log.note("no stage history: the dataset holds current states only; analyses that "
-                 "need history (time in stage, transitions) will say so")
+        log.note(
+            "no stage history: the dataset holds current states only; analyses that "
+            "need history (time in stage, transitions) will say so"
+        )
         tables["stage_events"] = empty_table(TABLES["stage_events"]).assign(
-            **{LINE: pd.Series([], dtype="int64"), FILE: pd.Series([], dtype="str")})
-    stamp = None if as_of is None else pd.Timestamp(as_of or opts.get("as_of"))
-    if stamp is None and opts.get("as_of"):
-        stamp = pd.Timestamp(opts["as_of"])
+            **{LINE: pd.Series([], dtype="int64"), FILE: pd.Series([], dtype="str")}
+        )
+    wanted = as_of if as_of is not None else opts.get("as_of")
+    stamp = None if wanted is None else pd.Timestamp(wanted)
     if stamp is not None and stamp.tzinfo is None:
         stamp = stamp.tz_localize(options.timezone).tz_convert("UTC")
     loaded, stamp = validate_tables(tables, model, stamp, log)

@@ -69,9 +69,7 @@ def header_key(header: str) -> str:
 
 
 def _freeze(d: Mapping[str, Any]) -> Mapping[str, Any]:
-    return MappingProxyType(
-        {k: _freeze(v) if isinstance(v, Mapping) else v for k, v in d.items()}
-    )
+    return MappingProxyType({k: _freeze(v) if isinstance(v, Mapping) else v for k, v in d.items()})
 
 
 @dataclass(frozen=True)
@@ -101,52 +99,75 @@ class ColumnMapping:
 
         unknown = set(spec) - _SECTIONS
         if unknown:
-            raise fail("top level", f"unknown section(s) {sorted(unknown)}",
-                       f"Allowed sections: {sorted(_SECTIONS)}.")
+            raise fail(
+                "top level",
+                f"unknown section(s) {sorted(unknown)}",
+                f"Allowed sections: {sorted(_SECTIONS)}.",
+            )
         options = dict(spec.get("options", {}))
         bad = set(options) - _OPTIONS
         if bad:
-            raise fail("[options]", f"unknown option(s) {sorted(bad)}",
-                       f"Allowed options: {sorted(_OPTIONS)}.")
+            raise fail(
+                "[options]",
+                f"unknown option(s) {sorted(bad)}",
+                f"Allowed options: {sorted(_OPTIONS)}.",
+            )
         if "dayfirst" in options and not isinstance(options["dayfirst"], bool):
             raise fail("[options] dayfirst", "must be true or false", "Write dayfirst = true.")
         files = {str(k): str(v) for k, v in spec.get("files", {}).items()}
         for name, table in files.items():
             if table not in TABLES:
-                raise fail(f"[files] {name!r}", f"unknown table {table!r}",
-                           f"Use one of {list(TABLES)}.")
+                raise fail(
+                    f"[files] {name!r}", f"unknown table {table!r}", f"Use one of {list(TABLES)}."
+                )
         columns = {str(k): str(v) for k, v in spec.get("columns", {}).items()}
         all_names = {c for t in TABLES.values() for c in t.names}
         for header, name in columns.items():
             if name not in all_names:
-                raise fail(f"[columns] {header!r}", f"unknown canonical column {name!r}",
-                           "See docs/data-model.md for the canonical column names.")
+                raise fail(
+                    f"[columns] {header!r}",
+                    f"unknown canonical column {name!r}",
+                    "See docs/data-model.md for the canonical column names.",
+                )
         tables: dict[str, dict[str, Any]] = {}
         for table, sub in spec.get("tables", {}).items():
             if table not in TABLES:
                 raise fail(f"[tables.{table}]", "unknown table", f"Use one of {list(TABLES)}.")
             extra = set(sub) - _TABLE_KEYS
             if extra:
-                raise fail(f"[tables.{table}]", f"unknown key(s) {sorted(extra)}",
-                           f"Allowed: {sorted(_TABLE_KEYS)}.")
+                raise fail(
+                    f"[tables.{table}]",
+                    f"unknown key(s) {sorted(extra)}",
+                    f"Allowed: {sorted(_TABLE_KEYS)}.",
+                )
             names = TABLES[table].names
             for header, name in sub.get("columns", {}).items():
                 if name not in names:
-                    raise fail(f"[tables.{table}.columns] {header!r}",
-                               f"{name!r} is not a column of {table}",
-                               f"Columns of {table}: {', '.join(names)}.")
+                    raise fail(
+                        f"[tables.{table}.columns] {header!r}",
+                        f"{name!r} is not a column of {table}",
+                        f"Columns of {table}: {', '.join(names)}.",
+                    )
             for col, factor in sub.get("units", {}).items():
                 if col not in names or TABLES[table].column(col).kind != "float":
-                    raise fail(f"[tables.{table}.units] {col!r}", "not a numeric column",
-                               "Units apply to amount, cost, quota and other numbers.")
+                    raise fail(
+                        f"[tables.{table}.units] {col!r}",
+                        "not a numeric column",
+                        "Units apply to amount, cost, quota and other numbers.",
+                    )
                 if not isinstance(factor, int | float) or factor <= 0:
-                    raise fail(f"[tables.{table}.units] {col!r}", f"factor {factor!r} invalid",
-                               "Write a positive number such as 10000 for 万元.")
+                    raise fail(
+                        f"[tables.{table}.units] {col!r}",
+                        f"factor {factor!r} invalid",
+                        "Write a positive number such as 10000 for 万元.",
+                    )
             for col in sub.get("values", {}):
                 if col not in names:
-                    raise fail(f"[tables.{table}.values] {col!r}",
-                               f"{col!r} is not a column of {table}",
-                               f"Columns of {table}: {', '.join(names)}.")
+                    raise fail(
+                        f"[tables.{table}.values] {col!r}",
+                        f"{col!r} is not a column of {table}",
+                        f"Columns of {table}: {', '.join(names)}.",
+                    )
             tables[table] = {k: dict(v) for k, v in sub.items()}
         stages = dict(spec.get("stages", {}))
         if stages:
@@ -154,8 +175,14 @@ class ColumnMapping:
                 StageModel.from_dict(stages)
             except (ValueError, TypeError) as exc:
                 raise fail("[stages]", str(exc), "Fix the stage model section.") from exc
-        return cls(_freeze(options), _freeze(files), _freeze(columns), _freeze(tables),
-                   _freeze(stages), origin)
+        return cls(
+            _freeze(options),
+            _freeze(files),
+            _freeze(columns),
+            _freeze(tables),
+            _freeze(stages),
+            origin,
+        )
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str]) -> ColumnMapping:
@@ -171,8 +198,9 @@ class ColumnMapping:
         return cls.from_dict(spec, origin=str(path))
 
     @classmethod
-    def coerce(cls, mapping: ColumnMapping | Mapping[str, Any] | str | os.PathLike[str] | None
-               ) -> ColumnMapping:
+    def coerce(
+        cls, mapping: ColumnMapping | Mapping[str, Any] | str | os.PathLike[str] | None
+    ) -> ColumnMapping:
         """Accept a mapping object, a dict, a TOML path or ``None``."""
         if mapping is None:
             return cls()
@@ -195,7 +223,9 @@ class ColumnMapping:
 
         Raises :class:`DataError` when two headers land on the same name.
         """
-        specific = {header_key(k): v for k, v in self.tables.get(table, {}).get("columns", {}).items()}
+        specific = {
+            header_key(k): v for k, v in self.tables.get(table, {}).get("columns", {}).items()
+        }
         shared = {header_key(k): v for k, v in self.columns.items()}
         canonical = {header_key(c): c for c in TABLES[table].names}
         out: dict[str, str] = {}

@@ -355,12 +355,6 @@ def _scan(buf: bytes, delim: str) -> _Scan | None:
 
 def _fast_records(buf: bytes, scan: _Scan, delim: str) -> _Records:
     length = scan.ends - scan.starts
-    a = np.frombuffer(buf, dtype=np.uint8)
-    blank = length == 0
-    cr = np.flatnonzero(length == 1)
-    blank[cr] = a[scan.starts[cr]] == 13
-    for j in np.flatnonzero((scan.nfields == 1) & (length > 1)):
-        blank[j] = not buf[scan.starts[j] : scan.ends[j]].strip()
 
     def raw(j: int) -> str:
         return buf[scan.starts[j] : scan.ends[j]].decode("utf-8").rstrip("\r")
@@ -368,7 +362,19 @@ def _fast_records(buf: bytes, scan: _Scan, delim: str) -> _Records:
     def fields(j: int) -> list[str]:
         return next(csv.reader(io.StringIO(raw(j), newline=""), delimiter=delim), [])
 
+    blank = length == 0
+    for j in np.flatnonzero((scan.nfields == 1) & (length > 0)).tolist():  # lone blank field?
+        text = raw(j)
+        blank[j] = not ("".join(fields(j)) if '"' in text else text).strip()
+
     return _Records(scan.line, scan.nfields, blank, fields, raw)
+
+
+def _csv_line(cells: Sequence[str], delim: str) -> str:
+    """One CSV record (quoted where needed, including embedded CR/LF), no line end."""
+    out = io.StringIO()
+    csv.writer(out, delimiter=delim, lineterminator="\r\n").writerow(cells)
+    return out.getvalue()[:-2]
 
 
 def _clean_buffer(buf: bytes, scan: _Scan, lay: _Layout, delim: str) -> bytes | memoryview:
@@ -392,9 +398,7 @@ def _clean_buffer(buf: bytes, scan: _Scan, lay: _Layout, delim: str) -> bytes | 
         if regular[f]:
             pieces.append(buf[scan.starts[j] : scan.ends[rows[last]]])
         elif j in lay.truncated:
-            out = io.StringIO()
-            csv.writer(out, delimiter=delim, lineterminator="").writerow(lay.truncated[j])
-            pieces.append(out.getvalue().encode("utf-8"))
+            pieces.append(_csv_line(lay.truncated[j], delim).encode("utf-8"))
         else:  # short row: append empty fields
             text = buf[scan.starts[j] : scan.ends[j]].rstrip(b"\r")
             pieces.append(text + sep * int(width - scan.nfields[j]))
@@ -553,9 +557,7 @@ def _sheet_records(rows: list[list[str]]) -> _Records:
     )
 
     def raw(j: int) -> str:
-        out = io.StringIO()
-        csv.writer(out, lineterminator="").writerow(rows[j][: max(int(nfields[j]), 1)])
-        return out.getvalue()
+        return _csv_line(rows[j][: max(int(nfields[j]), 1)], ",")
 
     return _Records(
         np.arange(1, len(rows) + 1, dtype=np.int64),
@@ -588,6 +590,8 @@ def _read_excel(path: Path, sheet: str | int | None) -> list[RawTable]:
                 raise ReadError(f"{source}: no sheet named {sheet!r} (sheets: {names})")
         out = []
         for ws in sheets:
+            if hasattr(ws, "reset_dimensions"):  # stored dimensions are often wrong
+                ws.reset_dimensions()
             rows = [[_cell_text(v) for v in r] for r in ws.iter_rows(min_row=1, values_only=True)]
             filled = [r for r in rows if any(c.strip() for c in r)]
             if not filled:
@@ -728,6 +732,7 @@ def read_table(
     1  2      9
     >>> raw.lines.tolist(), raw.dropped_footer, raw.encoding
     ([2, 3], 2, 'utf-8')
+    >>> import shutil; shutil.rmtree(folder)
     """
     p = Path(path)
     suffix = p.suffix.lower()

@@ -13,8 +13,18 @@ __all__ = ["FILE_NAMES", "identify_table"]
 
 FILE_NAMES: Mapping[str, tuple[str, ...]] = {
     "deals": ("deals", "deal", "opportunities", "opportunity", "opps", "商机", "销售机会"),
-    "stage_events": ("stageevents", "stagehistory", "stages", "history", "dealhistory",
-                     "opportunityhistory", "events", "dealflow", "阶段历史", "阶段变更"),
+    "stage_events": (
+        "stageevents",
+        "stagehistory",
+        "stages",
+        "history",
+        "dealhistory",
+        "opportunityhistory",
+        "events",
+        "dealflow",
+        "阶段历史",
+        "阶段变更",
+    ),
     "leads": ("leads", "lead", "线索", "销售线索"),
     "activities": ("activities", "activity", "tasks", "touches", "跟进记录", "活动记录"),
     "reps": ("reps", "salesreps", "users", "user", "owners", "team", "销售人员", "员工"),
@@ -31,8 +41,9 @@ def _stem_key(name: str) -> str:
     return label_key(_TRAILING.sub("", stem))
 
 
-def identify_table(file_name: str, headers: list[str], mapping: ColumnMapping
-                   ) -> tuple[str | None, str]:
+def identify_table(
+    file_name: str, headers: list[str], mapping: ColumnMapping
+) -> tuple[str | None, str]:
     """Return ``(table, reason)`` for a file, or ``(None, reason)`` when it cannot tell.
 
     Order: an explicit ``[files]`` entry; a file name naming a table (``deals.csv``,
@@ -59,8 +70,10 @@ def identify_table(file_name: str, headers: list[str], mapping: ColumnMapping
         if not set(spec.required) <= resolved:
             continue
         score = len(resolved & set(spec.names))
-        if best is None or score > best[0] or (
-            score == best[0] and len(spec.required) > len(TABLES[best[1]].required)
+        if (
+            best is None
+            or score > best[0]
+            or (score == best[0] and len(spec.required) > len(TABLES[best[1]].required))
         ):
             best = (score, table)
     if best is None:

@@ -31,21 +31,43 @@ def _where(frame: pd.DataFrame, mask: np.ndarray | pd.Series) -> tuple[np.ndarra
     return frame[LINE].to_numpy()[m], frame[FILE].to_numpy()[m].tolist()
 
 
-def _log(log: QualityLog, table: str, frame: pd.DataFrame, mask: np.ndarray | pd.Series,
-         column: str | None, code: str, detail: str | list[str] | None = None,
-         values: pd.Series | None = None) -> None:
+def _log(
+    log: QualityLog,
+    table: str,
+    frame: pd.DataFrame,
+    mask: np.ndarray | pd.Series,
+    column: str | None,
+    code: str,
+    detail: str | list[str] | None = None,
+    values: pd.Series | None = None,
+) -> None:
     """Log ``code`` for the masked rows of ``frame``, grouped by source file."""
     m = np.asarray(mask, dtype=bool)
     if not m.any():
         return
     sub = frame.loc[m]
-    vals = (values[m] if values is not None
-            else sub[column] if column is not None and column in sub.columns else None)
-    det = None if detail is None else (pd.Series(detail, dtype="str")[m] if not isinstance(detail, str) else detail)
+    vals = (
+        values[m]
+        if values is not None
+        else sub[column]
+        if column is not None and column in sub.columns
+        else None
+    )
+    det = (
+        None
+        if detail is None
+        else (pd.Series(detail, dtype="str")[m] if not isinstance(detail, str) else detail)
+    )
     for file, idx in sub.groupby(FILE, sort=False).indices.items():
-        log.add(table, str(file), sub[LINE].to_numpy()[idx], column,
-                None if vals is None else vals.iloc[idx],
-                code, det if isinstance(det, str) or det is None else det.iloc[idx].tolist())
+        log.add(
+            table,
+            str(file),
+            sub[LINE].to_numpy()[idx],
+            column,
+            None if vals is None else vals.iloc[idx],
+            code,
+            det if isinstance(det, str) or det is None else det.iloc[idx].tolist(),
+        )
 
 
 def _drop(frame: pd.DataFrame, mask: np.ndarray | pd.Series) -> pd.DataFrame:
@@ -67,18 +89,24 @@ def _duplicates(table: str, frame: pd.DataFrame, log: QualityLog) -> pd.DataFram
     return _drop(frame, dup)
 
 
-def _ordered(table: str, frame: pd.DataFrame, start: str, end: str, code: str,
-             log: QualityLog, strict: bool = False) -> pd.DataFrame:
+def _ordered(
+    table: str,
+    frame: pd.DataFrame,
+    start: str,
+    end: str,
+    code: str,
+    log: QualityLog,
+    strict: bool = False,
+) -> pd.DataFrame:
     if start not in frame.columns or end not in frame.columns:
         return frame
-    bad = (frame[end] <= frame[start]) if strict else (frame[end] < frame[start])
-    bad = bad.fillna(False).to_numpy(dtype=bool)
+    wrong = (frame[end] <= frame[start]) if strict else (frame[end] < frame[start])
+    bad = wrong.fillna(False).to_numpy(dtype=bool)
     _log(log, table, frame, bad, end, code)
     return _drop(frame, bad)
 
 
-def _stage_events(events: pd.DataFrame, deals: pd.DataFrame, log: QualityLog
-                  ) -> pd.DataFrame:
+def _stage_events(events: pd.DataFrame, deals: pd.DataFrame, log: QualityLog) -> pd.DataFrame:
     orphan = ~events["deal_id"].isin(deals["deal_id"]).to_numpy()
     _log(log, "stage_events", events, orphan, "deal_id", "orphan_event")
     events = _drop(events, orphan)
@@ -91,8 +119,10 @@ def _stage_events(events: pd.DataFrame, deals: pd.DataFrame, log: QualityLog
         run_start = pd.Series(np.where(repeat, np.nan, np.arange(len(events))))
         into = run_start.ffill().astype("int64").to_numpy()
         target = events[FILE].to_numpy()[into].astype(str)
-        detail = np.char.add(np.char.add("merged into ", target),
-                             np.char.add(":", events[LINE].to_numpy()[into].astype(str)))
+        detail = np.char.add(
+            np.char.add("merged into ", target),
+            np.char.add(":", events[LINE].to_numpy()[into].astype(str)),
+        )
         _log(log, "stage_events", events, repeat, "stage", "repeated_stage", list(detail))
     events = _drop(events, repeat)
     created = events["deal_id"].map(deals.set_index("deal_id")["created_at"])
@@ -101,8 +131,9 @@ def _stage_events(events: pd.DataFrame, deals: pd.DataFrame, log: QualityLog
     return events
 
 
-def _deals_against_events(deals: pd.DataFrame, events: pd.DataFrame | None,
-                          stages: StageModel, log: QualityLog) -> pd.DataFrame:
+def _deals_against_events(
+    deals: pd.DataFrame, events: pd.DataFrame | None, stages: StageModel, log: QualityLog
+) -> pd.DataFrame:
     closed = deals["outcome"].isin(["won", "lost"]).to_numpy()
     if events is not None and not events.empty:
         last = events.groupby("deal_id", sort=False).tail(1).set_index("deal_id")
@@ -111,19 +142,35 @@ def _deals_against_events(deals: pd.DataFrame, events: pd.DataFrame | None,
         terminal_kind = last_stage.map({stages.won: "won", stages.lost: "lost"}).fillna("open")
         has_events = last_stage.notna().to_numpy()
         mismatch = has_events & (terminal_kind != deals["outcome"]).to_numpy()
-        _log(log, "deals", deals, mismatch, "outcome", "outcome_stage_mismatch",
-             list("last stage event: " + last_stage.fillna("").astype("str")))
+        _log(
+            log,
+            "deals",
+            deals,
+            mismatch,
+            "outcome",
+            "outcome_stage_mismatch",
+            list("last stage event: " + last_stage.fillna("").astype("str")),
+        )
         fill = closed & deals["closed_at"].isna().to_numpy() & ~mismatch & has_events
         if fill.any():
             deals = deals.assign(closed_at=deals["closed_at"].mask(fill, last_time))
-            log.note(f"deals: closed_at taken from the won/lost stage event for {int(fill.sum())} "
-                     "deal(s)")
+            log.note(
+                f"deals: closed_at taken from the won/lost stage event for {int(fill.sum())} "
+                "deal(s)"
+            )
     no_date = closed & deals["closed_at"].isna().to_numpy()
     _log(log, "deals", deals, no_date, "closed_at", "closed_without_date")
     open_dated = (~closed) & deals["closed_at"].notna().to_numpy()
     if open_dated.any():
-        _log(log, "deals", deals, open_dated, "closed_at", "open_with_close_date",
-             "moved to expected_close_at")
+        _log(
+            log,
+            "deals",
+            deals,
+            open_dated,
+            "closed_at",
+            "open_with_close_date",
+            "moved to expected_close_at",
+        )
         expected = deals["expected_close_at"].fillna(deals["closed_at"])
         deals = deals.assign(
             expected_close_at=expected.where(open_dated, deals["expected_close_at"]),
@@ -132,14 +179,31 @@ def _deals_against_events(deals: pd.DataFrame, events: pd.DataFrame | None,
     return deals
 
 
-def _deal_warnings(deals: pd.DataFrame, events: pd.DataFrame | None, reps: pd.DataFrame | None,
-                   as_of: pd.Timestamp | None, log: QualityLog) -> None:
+def _deal_warnings(
+    deals: pd.DataFrame,
+    events: pd.DataFrame | None,
+    reps: pd.DataFrame | None,
+    as_of: pd.Timestamp | None,
+    log: QualityLog,
+) -> None:
     is_open = deals["outcome"].eq("open").to_numpy()
     no_amount = deals["amount"].isna().to_numpy()
-    _log(log, "deals", deals, no_amount & deals["outcome"].eq("won").to_numpy(), "amount",
-         "won_without_amount")
-    _log(log, "deals", deals, no_amount & ~deals["outcome"].eq("won").to_numpy(), "amount",
-         "missing_amount")
+    _log(
+        log,
+        "deals",
+        deals,
+        no_amount & deals["outcome"].eq("won").to_numpy(),
+        "amount",
+        "won_without_amount",
+    )
+    _log(
+        log,
+        "deals",
+        deals,
+        no_amount & ~deals["outcome"].eq("won").to_numpy(),
+        "amount",
+        "missing_amount",
+    )
     currencies = deals["currency"].dropna().value_counts()
     if len(currencies) > 1:
         shares = ", ".join(f"{c} {n}" for c, n in currencies.items())
@@ -149,7 +213,7 @@ def _deal_warnings(deals: pd.DataFrame, events: pd.DataFrame | None, reps: pd.Da
         _log(log, "deals", deals, unknown, "owner_id", "unknown_owner")
     if as_of is None:
         return
-    past = (is_open & (deals["expected_close_at"] < as_of).fillna(False).to_numpy(dtype=bool))
+    past = is_open & (deals["expected_close_at"] < as_of).fillna(False).to_numpy(dtype=bool)
     _log(log, "deals", deals, past, "expected_close_at", "past_expected_close")
     if events is not None and not events.empty:
         moved = deals["deal_id"].map(events.groupby("deal_id")["entered_at"].max())
@@ -157,8 +221,15 @@ def _deal_warnings(deals: pd.DataFrame, events: pd.DataFrame | None, reps: pd.Da
     else:
         since = deals["created_at"]
     stale = is_open & ((as_of - since) > STALE_AFTER).fillna(False).to_numpy(dtype=bool)
-    _log(log, "deals", deals, stale, None, "stale_open_deal",
-         f"no stage change for over {STALE_AFTER.days} days before {as_of.date()}")
+    _log(
+        log,
+        "deals",
+        deals,
+        stale,
+        None,
+        "stale_open_deal",
+        f"no stage change for over {STALE_AFTER.days} days before {as_of.date()}",
+    )
 
 
 def latest_timestamp(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp | None:
@@ -173,9 +244,12 @@ def latest_timestamp(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp | None:
     return max(found) if found else None
 
 
-def validate_tables(tables: Mapping[str, pd.DataFrame], stages: StageModel,
-                    as_of: pd.Timestamp | None, log: QualityLog
-                    ) -> tuple[dict[str, pd.DataFrame], pd.Timestamp | None]:
+def validate_tables(
+    tables: Mapping[str, pd.DataFrame],
+    stages: StageModel,
+    as_of: pd.Timestamp | None,
+    log: QualityLog,
+) -> tuple[dict[str, pd.DataFrame], pd.Timestamp | None]:
     """Run the cross-row checks; returns the loaded tables (without ``_file``/``_line``).
 
     Every row removed here is logged, and ``log`` receives the loaded counts.

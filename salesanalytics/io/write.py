@@ -64,7 +64,7 @@ def unneutralise(values: pd.Series) -> pd.Series:
     ['=SUM(A1)', "'quoted", 'x']
     """
     starts = values.str.startswith("'", na=False) & values.str[1:2].isin(
-        list(FORMULA_PREFIXES) + ["'"]
+        [*FORMULA_PREFIXES, "'"]
     )
     if not starts.any():
         return values
@@ -106,8 +106,11 @@ def write_csv_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            pacsv.write_csv(to_csv_table(frame), fh,
-                            pacsv.WriteOptions(quoting_style="needed", batch_size=65536))
+            pacsv.write_csv(
+                to_csv_table(frame),
+                fh,
+                pacsv.WriteOptions(quoting_style="needed", batch_size=65536),
+            )
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

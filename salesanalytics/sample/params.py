@@ -211,7 +211,7 @@ class LeadModel:
     exactly, the true weights.
     """
 
-    leads_per_new_deal: float = 4.2
+    leads_per_new_deal: float = 4.0
     need_fit_coef: float = 0.45
     power_coef: float = 0.35
     complexity_coef: float = -0.30

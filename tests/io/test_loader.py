@@ -38,9 +38,11 @@ def write(folder: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
 
 def problems_at(ds: sa.Dataset) -> set[tuple[str, int, str]]:
     p = ds.quality.problems
-    return {(Path(f).name, int(line), code)
-            for f, line, code in zip(p["file"], p["line"], p["code"], strict=True)
-            if pd.notna(line)}
+    return {
+        (Path(f).name, int(line), code)
+        for f, line, code in zip(p["file"], p["line"], p["code"], strict=True)
+        if pd.notna(line)
+    }
 
 
 def test_golden_csv_folder(tmp_path: Path) -> None:
@@ -62,14 +64,20 @@ def test_golden_csv_folder(tmp_path: Path) -> None:
     q = ds.quality
     assert q.balanced
     assert q.counts.loc["stage_events", ["rows_in", "loaded", "merged", "rejected"]].tolist() == [
-        7, 6, 1, 0]
+        7,
+        6,
+        1,
+        0,
+    ]
     assert problems_at(ds) >= {("stage_events.csv", 4, "repeated_stage")}
     merged = q.problems[q.problems["code"] == "repeated_stage"]["message"].iloc[0]
     assert merged.endswith("stage_events.csv:3")
     assert ds.as_of == T("2024-02-10 10:30", tz="UTC")
     assert [s.table for s in ds.provenance.sources] == ["deals", "stage_events"]
-    assert ds.provenance.sources[0].sha256 == hashlib.sha256(
-        (tmp_path / "deals.csv").read_bytes()).hexdigest()
+    assert (
+        ds.provenance.sources[0].sha256
+        == hashlib.sha256((tmp_path / "deals.csv").read_bytes()).hexdigest()
+    )
 
 
 MESSY = """deal_id,created_at,closed_at,outcome,amount,owner_id,stage
@@ -203,34 +211,52 @@ def test_gb18030_chinese_headers_and_stages_load_after_mapping(tmp_path: Path) -
     # midnight in Shanghai is 16:00 UTC the day before
     assert d.loc["SJ-001", "created_at"] == T("2024-03-04 16:00", tz="UTC")
     assert ds.stage_events["stage"].tolist() == [
-        "lead", "proposal", "won", "lead", "proposal", "contacted", "lost"]
+        "lead",
+        "proposal",
+        "won",
+        "lead",
+        "proposal",
+        "contacted",
+        "lost",
+    ]
     assert {s.encoding for s in ds.provenance.sources} == {"gb18030"}
 
 
 def test_cp1252_european_amounts_and_day_first_dates(tmp_path: Path) -> None:
-    text = ("deal_id;created_at;outcome;amount;owner_id\n"
-            "E1;25.03.2024;open;1.234,50 €;Zoë\n"
-            "E2;02.04.2024;open;€ 99,00;Zoë\n")
+    text = (
+        "deal_id;created_at;outcome;amount;owner_id\n"
+        "E1;25.03.2024;open;1.234,50 €;Zoë\n"
+        "E2;02.04.2024;open;€ 99,00;Zoë\n"
+    )
     write(tmp_path, "deals.csv", text, "cp1252")
     write(tmp_path, "stage_events.csv", "deal_id,stage,entered_at\nE1,lead,2024-03-25\n")
     ds = sa.load(tmp_path)
     d = ds.deals.set_index("deal_id")
     assert d["amount"].tolist() == [1234.5, 99.0]
-    assert d.loc["E2", "created_at"] == T("2024-04-02", tz="UTC")  # 25.03 makes the column day-first
+    assert d.loc["E2", "created_at"] == T(
+        "2024-04-02", tz="UTC"
+    )  # 25.03 makes the column day-first
     assert d.loc["E1", "owner_id"] == "Zoë"
     assert ds.provenance.sources[0].encoding == "cp1252"
 
 
 def test_xlsx_and_parquet_golden(tmp_path: Path) -> None:
-    deals = pd.DataFrame({
-        "Deal ID": ["X1", "X2"],
-        "Created At": [T("2024-05-01 08:00"), T("2024-05-02 09:30")],
-        "Outcome": ["Won", "open"],
-        "Amount": [1500.25, 99.0],
-        "Owner ID": ["R1", "R2"],
-    })
-    events = pd.DataFrame({"deal_id": ["X1", "X1", "X2"], "stage": ["lead", "won", "lead"],
-                           "entered_at": ["2024-05-01 08:00", "2024-05-03", "2024-05-02 09:30"]})
+    deals = pd.DataFrame(
+        {
+            "Deal ID": ["X1", "X2"],
+            "Created At": [T("2024-05-01 08:00"), T("2024-05-02 09:30")],
+            "Outcome": ["Won", "open"],
+            "Amount": [1500.25, 99.0],
+            "Owner ID": ["R1", "R2"],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "deal_id": ["X1", "X1", "X2"],
+            "stage": ["lead", "won", "lead"],
+            "entered_at": ["2024-05-01 08:00", "2024-05-03", "2024-05-02 09:30"],
+        }
+    )
     with pd.ExcelWriter(tmp_path / "crm.xlsx") as xl:
         deals.to_excel(xl, sheet_name="deals", index=False)
         events.to_excel(xl, sheet_name="stage_events", index=False)
@@ -243,7 +269,8 @@ def test_xlsx_and_parquet_golden(tmp_path: Path) -> None:
     pq = tmp_path / "pq"
     pq.mkdir()
     deals.assign(**{"Created At": deals["Created At"].dt.tz_localize("Europe/Berlin")}).to_parquet(
-        pq / "deals.parquet")
+        pq / "deals.parquet"
+    )
     events.to_parquet(pq / "stage_events.parquet")
     dp = sa.load(pq).deals.set_index("deal_id")
     assert dp.loc["X1", "created_at"] == T("2024-05-01 06:00", tz="UTC")
@@ -264,11 +291,15 @@ def test_unusable_input_is_a_data_error(tmp_path: Path) -> None:
 
 
 def test_current_state_export_without_history(tmp_path: Path) -> None:
-    write(tmp_path, "deals.csv",
-          "Deal ID,Created,Stage,Amount,Owner\nA,2024-01-01,Negotiation/Review,5,r\n"
-          "B,2024-01-02,Closed Won,7,r\n")
-    ds = sa.load(tmp_path / "deals.csv", mapping={"columns": {"Created": "created_at",
-                                                              "Owner": "owner_id"}})
+    write(
+        tmp_path,
+        "deals.csv",
+        "Deal ID,Created,Stage,Amount,Owner\nA,2024-01-01,Negotiation/Review,5,r\n"
+        "B,2024-01-02,Closed Won,7,r\n",
+    )
+    ds = sa.load(
+        tmp_path / "deals.csv", mapping={"columns": {"Created": "created_at", "Owner": "owner_id"}}
+    )
     assert ds.provenance.fidelity == "current_state"
     assert ds.deals["outcome"].tolist() == ["open", "won"]
     assert ds.stage_events.empty
@@ -278,12 +309,18 @@ def test_current_state_export_without_history(tmp_path: Path) -> None:
 
 
 def test_warnings_do_not_reject(tmp_path: Path) -> None:
-    write(tmp_path, "deals.csv",
-          "deal_id,created_at,outcome,amount,currency,owner_id,expected_close_at\n"
-          "A,2024-01-01,open,5,USD,r1,2024-02-01\n"
-          "B,2024-06-01,open,5,EUR,ghost,2024-12-01\n")
-    write(tmp_path, "stage_events.csv", "deal_id,stage,entered_at\nA,lead,2024-01-01\n"
-          "B,lead,2024-06-01\n")
+    write(
+        tmp_path,
+        "deals.csv",
+        "deal_id,created_at,outcome,amount,currency,owner_id,expected_close_at\n"
+        "A,2024-01-01,open,5,USD,r1,2024-02-01\n"
+        "B,2024-06-01,open,5,EUR,ghost,2024-12-01\n",
+    )
+    write(
+        tmp_path,
+        "stage_events.csv",
+        "deal_id,stage,entered_at\nA,lead,2024-01-01\nB,lead,2024-06-01\n",
+    )
     write(tmp_path, "reps.csv", "rep_id,name\nr1,Ann\n")
     ds = sa.load(tmp_path, as_of="2024-06-30")
     assert len(ds.deals) == 2 and ds.quality.n_rejected == 0

@@ -225,6 +225,14 @@ def test_too_many_fields_are_set_aside_with_line_and_text(tmp_path: Path) -> Non
     )
 
 
+def test_trailing_delimiter_rows_with_embedded_newlines(tmp_path: Path) -> None:
+    content = b'Id,Note\n1,"a\nb",\n2,"c\r\nd",,\n3,x\n'
+    raw = read1(write(tmp_path, "a.csv", content))
+    assert values(raw) == [["1", "a\nb"], ["2", "c\r\nd"], ["3", "x"]]
+    assert raw.lines.tolist() == [2, 4, 6]
+    assert raw.bad_rows == ()
+
+
 def test_irregular_quoting_uses_exact_path(tmp_path: Path) -> None:
     content = b'Id,Item,Qty\n1,5" pipe,2\n2,"ok",3\n3,12" pipe,4\n4,x"y"z,5\n'
     raw = read1(write(tmp_path, "a.csv", content))
@@ -539,3 +547,29 @@ def test_random_tables_roundtrip(
     assert raw.lines.tolist() == [starts[i] for i in keep]
     expected = [[c.strip() or None for c in rows[i]] for i in keep]
     assert values(raw) == expected
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.text(alphabet=st.sampled_from(list('ab,;"\n\r\t \u3000é')), min_size=1, max_size=60))
+def test_fast_path_agrees_with_exact_path_on_arbitrary_text(tmp_path: Path, text: str) -> None:
+    """The vectorised scan either declines (irregular quoting) or matches the csv module."""
+    path = write(tmp_path, "f.csv", "Id,Name,Note\n" + text)
+
+    def attempt() -> RawTable | type[Exception]:
+        try:
+            return read1(path)
+        except ReadError as exc:
+            return type(exc)
+
+    fast = attempt()
+    with mock.patch.object(readers, "_scan", lambda buf, delim: None):
+        exact = attempt()
+    if isinstance(fast, RawTable) and isinstance(exact, RawTable):
+        pd.testing.assert_frame_equal(fast.frame, exact.frame)
+        assert fast.lines.tolist() == exact.lines.tolist()
+        assert fast.bad_rows == exact.bad_rows
+        assert fast.dropped_footer == exact.dropped_footer
+    else:
+        assert fast == exact

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import tempfile
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def test_generated_dataset_round_trips_through_csv(seed: int, n: int) -> None:
 def test_formula_like_text_round_trips_and_is_neutralised(tmp_path: Path) -> None:
     ds = sample.generate(30, seed=5)
     deals = ds.deals
-    deals.loc[0, "lost_reason"] = "=HYPERLINK(\"http://x\")"
+    deals.loc[0, "lost_reason"] = '=HYPERLINK("http://x")'
     deals.loc[1, "lost_reason"] = "-dropped"
     deals.loc[2, "lost_reason"] = "'quoted"
     ds2 = ds.replace(deals=deals)
@@ -46,20 +47,37 @@ def test_formula_like_text_round_trips_and_is_neutralised(tmp_path: Path) -> Non
     assert_same_tables(ds2, sa.load(tmp_path, strict=True))
 
 
-CORRUPTIONS = ("blank_required", "garbage_date", "negative_amount", "duplicate_row",
-               "extra_field", "unknown_stage", "garbage_amount", "swap_dates", "orphan_event")
+CORRUPTIONS = (
+    "blank_required",
+    "garbage_date",
+    "negative_amount",
+    "duplicate_row",
+    "extra_field",
+    "unknown_stage",
+    "garbage_amount",
+    "swap_dates",
+    "orphan_event",
+)
+
+
+def _read_rows(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def _write_rows(path: Path, rows: list[list[str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
 
 
 def corrupt(folder: Path, rng: np.random.Generator, n_changes: int) -> None:
     deals_path, events_path = folder / "deals.csv", folder / "stage_events.csv"
-    deals = deals_path.read_text(encoding="utf-8").splitlines()
-    events = events_path.read_text(encoding="utf-8").splitlines()
-    header = deals[0].split(",")
-    col = {name: i for i, name in enumerate(header)}
+    deals, events = _read_rows(deals_path), _read_rows(events_path)
+    col = {name: i for i, name in enumerate(deals[0])}
     for _ in range(n_changes):
         kind = CORRUPTIONS[rng.integers(len(CORRUPTIONS))]
         i = int(rng.integers(1, len(deals)))
-        cells = deals[i].split(",")
+        cells = list(deals[i])
         if kind == "blank_required":
             cells[col[str(rng.choice(["deal_id", "created_at", "owner_id", "outcome"]))]] = ""
         elif kind == "garbage_date":
@@ -75,18 +93,16 @@ def corrupt(folder: Path, rng: np.random.Generator, n_changes: int) -> None:
             cells.append("surplus")
         elif kind == "unknown_stage":
             j = int(rng.integers(1, len(events)))
-            e = events[j].split(",")
-            e[1] = "Limbo"
-            events[j] = ",".join(e)
+            events[j] = [events[j][0], "Limbo", events[j][2]]
             continue
         elif kind == "swap_dates":
             cells[col["closed_at"]] = "2000-01-01T00:00:00Z"
         elif kind == "orphan_event":
-            events.append("NO_SUCH_DEAL,lead,2024-01-01T00:00:00Z")
+            events.append(["NO_SUCH_DEAL", "lead", "2024-01-01T00:00:00Z"])
             continue
-        deals[i] = ",".join(cells)
-    deals_path.write_text("\n".join(deals) + "\n", encoding="utf-8")
-    events_path.write_text("\n".join(events) + "\n", encoding="utf-8")
+        deals[i] = cells
+    _write_rows(deals_path, deals)
+    _write_rows(events_path, events)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -98,8 +114,9 @@ def test_row_conservation_on_corrupted_files(seed: int, n_changes: int) -> None:
         folder = Path(tmp)
         save(ds, folder, tables=["deals", "stage_events"])
         corrupt(folder, rng, n_changes)
-        lines = {name: len((folder / f"{name}.csv").read_text(encoding="utf-8").splitlines()) - 1
-                 for name in ("deals", "stage_events")}
+        lines = {
+            name: len(_read_rows(folder / f"{name}.csv")) - 1 for name in ("deals", "stage_events")
+        }
         back = sa.load(folder)
     q = back.quality
     assert q.balanced
