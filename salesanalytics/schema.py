@@ -315,7 +315,7 @@ def conform(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
             if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s)):
                 s = s.astype("str")
             out[name] = s
-    return pd.DataFrame(out, index=pd.RangeIndex(n))
+    return pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
 
 
 def _cast(s: pd.Series, col: Column) -> pd.Series:

@@ -146,7 +146,8 @@ class _TableParser:
                 self.log.add(
                     name, self.raw.source, None, col.name, None, "ambiguous_dates", res.note
                 )
-            self.log.note(f"{self.raw.source}: {col.name} read as {res.format}")
+            if res.format != "ISO 8601":
+                self.log.note(f"{self.raw.source}: {col.name} read as {res.format}")
             self.unreadable(col, raw, res.bad, "bad_datetime")
             return res.values
         if col.kind == "float":

@@ -46,13 +46,15 @@ def _log(
     if not m.any():
         return
     sub = frame.loc[m]
-    vals = (
+    vals: pd.Series | None = (
         values[m]
         if values is not None
         else sub[column]
         if column is not None and column in sub.columns
         else None
     )
+    if vals is not None and isinstance(vals.dtype, pd.DatetimeTZDtype):
+        vals = vals.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     det = (
         None
         if detail is None

@@ -96,6 +96,12 @@ def to_csv_table(frame: pd.DataFrame) -> pa.Table:
     return pa.table(columns) if columns else pa.table({})
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_csv_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write ``frame`` to ``path`` as CSV via a temporary file and an atomic rename.
 
@@ -111,6 +117,7 @@ def write_csv_atomic(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
                 fh,
                 pacsv.WriteOptions(quoting_style="needed", batch_size=65536),
             )
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -143,8 +150,9 @@ def save(
     >>> import tempfile
     >>> from salesanalytics import sample
     >>> from salesanalytics.io import save
-    >>> paths = save(sample.generate(100, seed=3), tempfile.mkdtemp())
-    >>> sorted(p.name for p in paths)[:2]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     paths = save(sample.generate(100, seed=3), folder)
+    ...     sorted(p.name for p in paths)[:2]
     ['activities.csv', 'deals.csv']
     """
     wanted = list(tables) if tables is not None else list(dataset.tables)

@@ -1,4 +1,7 @@
-"""Small vectorised helpers shared by the generator modules (ids, times, draws)."""
+"""Small vectorised helpers shared by the generator modules (ids, times, draws).
+
+Internal building block of :func:`~salesanalytics.sample.generate` (not public API).
+"""
 
 from __future__ import annotations
 

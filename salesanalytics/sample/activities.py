@@ -4,6 +4,8 @@ A lead's first response is an activity (call, email or message). After it, the o
 up at their own cadence (touches per week, a true per-rep trait that also raises conversion)
 until the lead converts or is given up. Open deals get meetings, calls, emails and visits at
 ``DEAL_TOUCHES_PER_WEEK``, by whoever owned the deal at the time.
+
+Internal building block of :func:`~salesanalytics.sample.generate` (not public API).
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ about a year later (created 45-75 days before the anniversary) with probability
 ``WORKFORCE.renewal_probability``; any won deal expands (cross-sell, about five months later,
 lognormal) with ``WORKFORCE.expansion_probability``. The installed base from before the window
 adds renewals and expansions (no lead) so that the total equals the number asked for.
+
+Internal building block of :func:`~salesanalytics.sample.generate` (not public API).
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ the bookings of deals converted from their leads, managers their team's bookings
 the team's AE quotas).
 
 Spend per source and month is the leads it brought times its cost per lead times noise.
+
+Internal building block of :func:`~salesanalytics.sample.generate` (not public API).
 """
 
 from __future__ import annotations

@@ -53,15 +53,15 @@ def generate(
     Parameters
     ----------
     n_deals
-        Exactly this many deals (about 80% new business from leads, 20% renewals and
-        expansions); about 3.4 leads per deal.
+        Exactly this many deals (about 80% new business, 20% renewals and expansions);
+        about 3 leads per deal.
     seed
         An int, a :class:`numpy.random.Generator` (used, and advanced) or ``None``
         (fresh entropy). The same int always gives identical tables.
     months
         Length of the window in calendar months; ``as_of`` is its end.
     start
-        First day of the window (midnight UTC).
+        First day of the window (midnight UTC); months run from this day of the month.
     n_reps
         Sales seats at the start (at least 15): a manager, SDRs and AEs per team.
         Leavers are replaced and a few seats are added, so ``reps`` has more rows.
@@ -197,7 +197,7 @@ def generate(
             "cost": cost,
         }
     )
-    tables["reps"] = staff.frame(calendar)
+    tables["reps"] = staff.frame()
     return Dataset(
         {
             name: tables[name]

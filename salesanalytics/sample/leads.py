@@ -6,6 +6,8 @@ and decision-chain complexity (1-5), a published score built from them, an owner
 its team, employed at the time), a first-response delay (lognormal, slower off-hours and for
 slow reps; some leads never answered) and a conversion drawn from the true logistic model
 (:class:`~salesanalytics.sample.params.LeadModel`) with exactly the number of new deals asked.
+
+Internal building block of :func:`~salesanalytics.sample.generate` (not public API).
 """
 
 from __future__ import annotations
@@ -193,7 +195,7 @@ def make_leads(
 
     give_up = first + to_seconds(lognormal_days(rng, model.work_median_days, 0.6, n_leads))
     work_end = np.where(conv, converted, give_up)
-    work_end = np.minimum(np.minimum(work_end, staff.end[owner]), calendar.as_of - 1)
+    work_end = np.minimum(np.minimum(work_end, staff.end[owner] - 1), calendar.as_of - 1)
     work_end = np.where(answered, np.maximum(work_end, first), -1)
 
     order = np.argsort(created, kind="stable")

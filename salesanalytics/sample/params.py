@@ -412,14 +412,3 @@ class Workforce:
 
 
 WORKFORCE = Workforce()
-
-SEGMENT_TABLES: Mapping[str, tuple[object, ...]] = MappingProxyType(
-    {
-        "sources": SOURCES,
-        "regions": REGIONS,
-        "sizes": SIZES,
-        "industries": INDUSTRIES,
-        "products": PRODUCTS,
-        "teams": TEAMS,
-    }
-)

@@ -89,13 +89,29 @@ class SampleTruth:
     workforce: Workforce = field(default=WORKFORCE)
 
     def rep_frame(self) -> pd.DataFrame:
-        """The reps' true traits as a new DataFrame (one row per rep)."""
+        """The reps' true traits as a new DataFrame (one row per rep, ``reps`` order).
+
+        Examples
+        --------
+        >>> from salesanalytics import sample
+        >>> traits = sample.truth(seed=0).rep_frame()
+        >>> traits.groupby("role")["skill"].apply(lambda s: bool((s != 0).any())).to_dict()
+        {'AE': True, 'Manager': False, 'SDR': False}
+        """
         return pd.DataFrame([r.__dict__ for r in self.reps]).astype(
             {"rep_id": "str", "role": "str", "team": "str"}
         )
 
     def source_frame(self) -> pd.DataFrame:
-        """The lead sources' true parameters as a new DataFrame indexed by source."""
+        """The lead sources' true parameters as a new DataFrame indexed by source.
+
+        Examples
+        --------
+        >>> from salesanalytics import sample
+        >>> frame = sample.truth().source_frame()
+        >>> frame["conversion_shift"].idxmax(), frame["cost_per_lead"].idxmax()
+        ('referral', 'trade_show')
+        """
         return pd.DataFrame([s.__dict__ for s in self.sources]).set_index("name")
 
 
@@ -131,8 +147,8 @@ def truth(
     """The true parameters of ``generate(..., seed, months=, start=, n_reps=)``.
 
     Rep traits depend on the seed and the shape (not on ``n_deals``); pass the same values
-    as to :func:`~salesanalytics.sample.generate` (for a Generator seed, one in the same
-    state).
+    as to :func:`~salesanalytics.sample.generate`. For a Generator seed pass an equivalent,
+    unused generator (both functions spawn child streams from it, which advances it).
 
     Examples
     --------

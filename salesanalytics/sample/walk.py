@@ -6,6 +6,8 @@ once. Time in stage is lognormal. Wins that land early in a quarter are sometime
 into the previous quarter's last days (quarter-end push). Events after the as-of moment are
 censored, so deals created late stay open. Then leavers are handled: a leaver's open deals go
 to the most senior colleague of the team, or are closed lost (``owner_left``).
+
+Internal building block of :func:`~salesanalytics.sample.generate` (not public API).
 """
 
 from __future__ import annotations

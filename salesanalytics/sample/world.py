@@ -5,6 +5,8 @@ incumbents hired before the window; reps leave at a constant monthly hazard and 
 is refilled after a vacancy; a few growth seats open during the window. Every rep has true,
 seed-dependent traits: win skill, lead skill, follow-up cadence, response speed and capacity.
 Work is routed to reps employed at the time, weighted by capacity and ramp.
+
+Internal building block of :func:`~salesanalytics.sample.generate` (not public API).
 """
 
 from __future__ import annotations
@@ -216,7 +218,7 @@ class Staff:
             owner[gap] = self.manager_of_team()[team[gap]]
         return owner
 
-    def frame(self, calendar: Calendar) -> pd.DataFrame:
+    def frame(self) -> pd.DataFrame:
         """The canonical ``reps`` table."""
         ids = np.array(self.ids, dtype=object)
         managers = self.manager_of_team()
@@ -253,7 +255,7 @@ def team_shares() -> np.ndarray:
     return out / out.sum()
 
 
-def _seats(rng: np.random.Generator, n_reps: int, wf: Workforce) -> list[tuple[int, int]]:
+def _seats(n_reps: int, wf: Workforce) -> list[tuple[int, int]]:
     if n_reps < 3 * len(TEAMS):
         raise ValueError(
             f"n_reps must be at least {3 * len(TEAMS)} (a manager, an SDR and an "
@@ -276,7 +278,7 @@ def build_staff(
     rng: np.random.Generator, calendar: Calendar, n_reps: int, wf: Workforce = WORKFORCE
 ) -> Staff:
     """Draw the organisation: seats, incumbents, leavers, replacements and growth hires."""
-    seats = [(k, role, calendar.start) for k, role in _seats(rng, n_reps, wf)]
+    seats = [(k, role, calendar.start) for k, role in _seats(n_reps, wf)]
     share = team_shares()
     years = (calendar.as_of - calendar.start) / (365.25 * DAY)
     n_growth = int(rng.poisson(wf.annual_seat_growth * n_reps * years))
