@@ -63,9 +63,7 @@ def unneutralise(values: pd.Series) -> pd.Series:
     >>> unneutralise(pd.Series(["'=SUM(A1)", "'quoted", "x"])).tolist()
     ['=SUM(A1)', "'quoted", 'x']
     """
-    starts = values.str.startswith("'", na=False) & values.str[1:2].isin(
-        [*FORMULA_PREFIXES, "'"]
-    )
+    starts = values.str.startswith("'", na=False) & values.str[1:2].isin([*FORMULA_PREFIXES, "'"])
     if not starts.any():
         return values
     return values.mask(starts, values.str[1:])
