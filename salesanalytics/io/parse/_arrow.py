@@ -11,7 +11,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["fixed_width", "group", "ints", "is_in", "matched", "mode", "prepare", "to_numpy"]
+__all__ = [
+    "contains_any",
+    "fixed_width",
+    "group",
+    "ints",
+    "is_in",
+    "matched",
+    "mode",
+    "prepare",
+    "to_numpy",
+]
 
 
 def prepare(values: pd.Series) -> tuple[pa.Array, np.ndarray]:
@@ -76,3 +86,18 @@ def fixed_width(text: pa.Array, rows: np.ndarray, width: int) -> np.ndarray:
     start = int(offsets[0])
     flat = np.frombuffer(data, dtype=np.uint8, count=n * width, offset=start)
     return flat.reshape(n, width)
+
+
+def contains_any(text: pa.Array, chars: bytes) -> np.ndarray:
+    """Per cell: whether any of the ASCII ``chars`` occurs in it (False where null)."""
+    if text.type != pa.string():
+        text = text.cast(pa.string())
+    n = len(text)
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32, count=n + 1, offset=4 * text.offset)
+    data = text.buffers()[2]
+    if n == 0 or data is None:
+        return np.zeros(n, dtype=bool)
+    raw = np.frombuffer(data, dtype=np.uint8, count=int(offsets[-1]))
+    hit = np.isin(raw, np.frombuffer(chars, dtype=np.uint8))
+    before = np.concatenate([[0], np.cumsum(hit, dtype=np.int64)])
+    return (before[offsets[1:]] > before[offsets[:-1]]) & to_numpy(text.is_valid())

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._arrow import group, is_in, to_numpy
+from ._arrow import contains_any, group, is_in, to_numpy
 
 __all__ = ["NUM", "Evidence", "Plain", "body", "check_decimal", "decimal_numbers", "read_plain"]
 
@@ -24,9 +24,8 @@ _VALID_DOT = r"^(?:\d{1,3}(?:[,_]\d{3})+|\d+)(?:\.\d*)?$|^\.\d+$|^\d+(?:\.\d*)?[
 _VALID_COMMA = r"^(?:\d{1,3}(?:[._]\d{3})+|\d+)(?:,\d*)?$|^,\d+$"
 _AMBIGUOUS = r"^\d{1,3}[.,]\d{3}$"
 # plain numbers: each is valid with a decimal point, and with a comma only if it is an
-# integer or matches _AMBIGUOUS (``0.793``: 793 with a decimal comma)
+# integer (no ".", "e" or "E") or matches _AMBIGUOUS (``0.793``: 793 with a decimal comma)
 _PLAIN = r"^-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$"
-_PLAIN_INT = r"^-?[0-9]+$"
 _PLAIN_AMBIGUOUS = r"^-?[0-9]{1,3}\.[0-9]{3}$"
 
 
@@ -128,7 +127,7 @@ def read_plain(text: pa.Array, missing: np.ndarray, decimal: str | None) -> Plai
     values = to_numpy(pc.cast(sub, pa.float64())).astype(np.float64)
     evidence = Evidence()
     if decimal is None:
-        fractional = sub.filter(pc.invert(pc.match_substring_regex(sub, _PLAIN_INT)))
+        fractional = sub.filter(pa.array(contains_any(sub, b".eE")))
         ambiguous = to_numpy(pc.match_substring_regex(fractional, _PLAIN_AMBIGUOUS))
         evidence = Evidence(int((~ambiguous).sum()), bool(ambiguous.any()))
     return Plain(rows, values, evidence)
