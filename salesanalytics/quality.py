@@ -71,7 +71,6 @@ PROBLEMS: Mapping[str, ProblemKind] = _kinds(
         "cannot read the amount",
         "write a number such as 1234.50 (currency symbols and separators are fine)",
     ),
-    ProblemKind("bad_number", "reject", "cannot read the number", "write a plain number"),
     ProblemKind(
         "unknown_stage",
         "reject",

@@ -187,12 +187,12 @@ class _TableParser:
             return values
         res_n = parse.parse_numbers(raw)
         values = res_n.values
-        self.unreadable(col, raw, res_n.bad, "bad_number")
+        self.problem(res_n.bad, col.name, raw, "unreadable_value", "not a number")
         if col.name in FRACTION_COLUMNS:
             percent = res_n.percent | (values.max(skipna=True) > 1.0)
             values = values.where(~np.asarray(percent), values / 100.0)
             out = ((values < 0) | (values > 1)).to_numpy()
-            self.unreadable(col, raw, out, "bad_number", "outside 0-1 (or 0-100%)")
+            self.problem(out, col.name, raw, "unreadable_value", "outside 0-1 (or 0-100%)")
             values = values.mask(out)
         return values
 

@@ -343,3 +343,59 @@ def test_dataset_is_immutable(tmp_path: Path) -> None:
     with pytest.raises(AttributeError):
         ds.stages = sa.StageModel.default()  # type: ignore[misc]
     assert np.isfinite(ds.deals["amount"]).all()
+
+
+EVERY_CODE_FILES = {
+    "deals.csv": (
+        "deal_id,created_at,closed_at,outcome,amount,currency,owner_id,expected_close_at,margin\n"
+        "A,2024-01-01,2024-02-01,won,,USD,r1,,0.3\n"  # won_without_amount
+        "B,2024-01-01,,lost,5,EUR,r1,,0.2\n"  # closed_without_date, mixed_currencies
+        "C,2024-01-01,2024-03-01,open,5,USD,r1,2024-01-15,lots\n"  # open_with_close_date, bad margin
+        "D,2024-01-01,,open,5,USD,ghost,,\n"  # unknown_owner, stale, past expected close
+        "E,2024-01-01,,won,5,USD,r1,,\n"  # outcome_stage_mismatch
+        "F,2024-01-01,,open,7,USD,r1,,\n"
+    ),
+    "stage_events.csv": (
+        "deal_id,stage,entered_at\n"
+        "A,lead,2024-01-01\nA,won,2024-02-01\nB,lead,2024-01-01\nB,lost,2024-01-20\n"
+        "C,lead,2024-01-01\nD,lead,2024-01-01\nE,lead,2024-01-01\n"
+        "F,lead,2023-12-01\n"  # event_before_created
+    ),
+    "leads.csv": (
+        "lead_id,created_at,first_response_at,score\n"
+        "L1,2024-01-05,2024-01-04,50\n"  # dates_out_of_order
+        "L2,03/04/2024,,x\n"  # ambiguous_dates; unreadable_value (a bad score only warns)
+    ),
+    "activities.csv": "at,lead_id,deal_id,kind\n2024-01-02,,,call\n",  # no_reference
+    "reps.csv": "rep_id,hire_date,end_date\nr1,2023-01-01,2022-01-01\nr2,2023-01-01,\n",
+    "quotas.csv": "rep_id,period_start,period_end,quota\nr2,2024-01-01,2024-02-01,abc\n",  # bad_amount
+    "spend.csv": "lead_source,period_start,cost\nweb,2024-01-01,-3\n",  # negative_amount
+}
+
+
+def test_every_documented_problem_code_is_produced(tmp_path: Path) -> None:
+    """Between MESSY, the GB/ambiguity cases and these files, every code in PROBLEMS occurs."""
+    seen: set[str] = set()
+    (tmp_path / "every").mkdir()
+    for name, text in EVERY_CODE_FILES.items():
+        write(tmp_path / "every", name, text)
+    ds = sa.load(tmp_path / "every", as_of="2024-06-30")
+    seen |= set(ds.quality.problems["code"])
+    messy = tmp_path / "messy"
+    messy.mkdir()
+    write(messy, "deals.csv", MESSY)
+    write(messy, "stage_events.csv", MESSY_EVENTS)
+    seen |= set(sa.load(messy).quality.problems["code"])
+    events = tmp_path / "events"
+    events.mkdir()
+    write(events, "deals.csv", DEALS)
+    write(events, "stage_events.csv", EVENTS)
+    seen |= set(sa.load(events).quality.problems["code"])
+    assert seen == set(PROBLEMS), sorted(set(PROBLEMS) - seen)
+    rep = ds.quality
+    assert ("reps.csv", 2, "end_before_start") in problems_at(ds)
+    assert ("activities.csv", 2, "no_reference") in problems_at(ds)
+    assert ("deals.csv", 4, "open_with_close_date") in problems_at(ds)
+    moved = ds.deals.set_index("deal_id").loc["C"]
+    assert pd.isna(moved["closed_at"]) and moved["expected_close_at"] == T("2024-01-15", tz="UTC")
+    assert rep.balanced

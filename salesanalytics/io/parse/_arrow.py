@@ -98,6 +98,9 @@ def contains_any(text: pa.Array, chars: bytes) -> np.ndarray:
     if n == 0 or data is None:
         return np.zeros(n, dtype=bool)
     raw = np.frombuffer(data, dtype=np.uint8, count=int(offsets[-1]))
-    hit = np.isin(raw, np.frombuffer(chars, dtype=np.uint8))
-    before = np.concatenate([[0], np.cumsum(hit, dtype=np.int64)])
-    return (before[offsets[1:]] > before[offsets[:-1]]) & to_numpy(text.is_valid())
+    hit = np.zeros(raw.size + 1, dtype=bool)  # hit[k + 1]: byte k is one of ``chars``
+    for c in chars:
+        hit[1:] |= raw == c
+    before = np.cumsum(hit, dtype=np.int32)  # hits before each byte
+    found = before[offsets[1:]] > before[offsets[:-1]]
+    return found & to_numpy(text.is_valid()) if text.null_count else found
