@@ -399,3 +399,21 @@ def test_every_documented_problem_code_is_produced(tmp_path: Path) -> None:
     moved = ds.deals.set_index("deal_id").loc["C"]
     assert pd.isna(moved["closed_at"]) and moved["expected_close_at"] == T("2024-01-15", tz="UTC")
     assert rep.balanced
+
+
+def test_tsv_with_bom_excel_serials_and_epoch_millis(tmp_path: Path) -> None:
+    text = (
+        "deal_id\tcreated_at\tclosed_at\toutcome\tamount\towner_id\n"
+        "T1\t45292\t1706745600000\twon\t1 234,50\tr1\n"  # Excel serial 2024-01-01; epoch ms
+        "T2\t45293.5\t\topen\t10\tr1\n"
+    )
+    write(tmp_path, "deals.tsv", "\ufeff" + text)
+    write(tmp_path, "stage_events.csv", "deal_id,stage,entered_at\nT1,won,2024-02-01\n")
+    ds = sa.load(tmp_path)
+    d = ds.deals.set_index("deal_id")
+    assert list(d.index) == ["T1", "T2"]  # the BOM does not leak into the first header
+    assert d.loc["T1", "created_at"] == T("2024-01-01", tz="UTC")
+    assert d.loc["T2", "created_at"] == T("2024-01-02 12:00", tz="UTC")
+    assert d.loc["T1", "closed_at"] == T("2024-02-01", tz="UTC")
+    assert d["amount"].tolist() == [1234.5, 10.0]
+    assert ds.provenance.sources[0].encoding == "utf-8-sig"
