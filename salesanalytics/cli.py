@@ -114,49 +114,55 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- funnel
 def _cmd_funnel(args: argparse.Namespace) -> int:
-    from .funnel import stage_reach
+    from .asof import as_known_at
+    from .funnel import stage_reach, win_rate
+    from .io.write import neutralise
 
     ds = _load(args)
-    result = stage_reach(ds, policy=args.policy)
-    table = result.table
+    if args.as_of:
+        try:
+            ds = as_known_at(ds, args.as_of)
+        except ValueError as exc:
+            raise DataError(f"--as-of {args.as_of!r}: not a date ({exc})") from None
+    by = [c.strip() for c in args.by.split(",") if c.strip()] if args.by else None
+    if by is not None and len(by) > 2:
+        raise DataError("--by takes one or two columns, e.g. --by lead_source,region")
+    try:
+        result = stage_reach(ds, policy=args.policy, by=by)
+        rates = win_rate(ds, by=by)
+    except (KeyError, ValueError) as exc:
+        raise DataError(f"--by {args.by}: {exc.args[0] if exc.args else exc}") from None
+    table = result.table.reset_index()
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "view": result.view,
-                    "policy": result.policy,
-                    "deals": result.deals,
-                    "stages": json.loads(table.reset_index().to_json(orient="records")),
-                },
-                indent=2,
-            )
-        )
-    elif args.csv:
-        table.to_csv(sys.stdout, lineterminator="\n")
-    else:
-        deals = ds.deals
-        closed = deals["outcome"].isin(["won", "lost"])
-        won = deals["outcome"].eq("won")
-        win_rate = won.sum() / closed.sum() if closed.any() else float("nan")
-        print(
-            f"Funnel ({result.view} view, {result.policy} reach) of {result.deals:,} deals; "
-            f"as of {ds.as_of.date() if ds.as_of is not None else '?'}"
-        )
-        show = table[
-            [
-                "reached",
-                "still_open",
-                "step_conversion",
-                "step_low",
-                "step_high",
-                "cumulative_conversion",
-            ]
-        ]
-        print(_table_text(show))
-        print(
-            f"Win rate (won / closed): {win_rate:.1%} of {int(closed.sum()):,} closed deals; "
-            f"{int((~closed).sum()):,} still open"
-        )
+        payload = {
+            "view": result.view,
+            "policy": result.policy,
+            "by": by or [],
+            "as_of": ds.as_of.isoformat() if ds.as_of is not None else None,
+            "deals": result.deals,
+            "stages": json.loads(table.to_json(orient="records")),
+            "win_rate": json.loads(rates.table.reset_index().to_json(orient="records")),
+        }
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if args.csv:
+        text_cols = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+        safe = table.assign(**{c: neutralise(table[c]) for c in text_cols})
+        safe.to_csv(sys.stdout, index=False, lineterminator="\n")
+        return EXIT_OK
+    as_of = ds.as_of.date() if ds.as_of is not None else "?"
+    print(
+        f"Funnel ({result.view} view, {result.policy} reach) of {result.deals:,} deals"
+        + (f" by {', '.join(by)}" if by else "")
+        + f"; as of {as_of}"
+    )
+    cols = ["reached", "still_open", "step_conversion", "step_low", "step_high"]
+    print(_table_text(result.table[[*cols, "cumulative_conversion"]]))
+    print("\nWin rate (won / closed) with 95% intervals:")
+    wr = rates.table[
+        ["won", "lost", "open", "win_rate", "win_rate_low", "win_rate_high", "value_win_rate"]
+    ]
+    print(_table_text(wr))
     return EXIT_OK
 
 
@@ -214,6 +220,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Reach and conversion per stage with Wilson intervals.",
     )
     _add_load_options(p)
+    p.add_argument(
+        "--by",
+        metavar="COL[,COL]",
+        help="break down by one or two columns: lead_source, region, owner_id, team, "
+        "created_month, created_quarter, ... (any deals column)",
+    )
+    p.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="compute as a report run on DATE would have (history after DATE ignored)",
+    )
     p.add_argument(
         "--policy",
         choices=["implied", "observed", "strict"],

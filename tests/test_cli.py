@@ -148,3 +148,34 @@ def test_committed_sample_is_what_the_generator_makes(
     assert code == 0, err
     for p in sorted((tmp_path / "regen").iterdir()):
         assert p.read_bytes() == (SAMPLE / p.name).read_bytes(), p.name
+
+
+def test_funnel_by_and_as_of(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        ["funnel", str(SAMPLE), "--by", "region", "--as-of", "2025-06-30", "--json"], capsys
+    )
+    payload = json.loads(out)
+    assert code == 0 and payload["by"] == ["region"]
+    assert payload["as_of"].startswith("2025-06-30")
+    assert {s["region"] for s in payload["stages"]} == {"East", "North", "South", "West"}
+    full = json.loads(run(["funnel", str(SAMPLE), "--json"], capsys)[1])
+    assert payload["deals"] < full["deals"] == 3000
+    code, _, err = run(["funnel", str(SAMPLE), "--by", "a,b,c"], capsys)
+    assert code == 2 and "one or two" in err
+    code, _, err = run(["funnel", str(SAMPLE), "--by", "nope"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_funnel_csv_neutralises_formulas(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "deals.csv").write_text(
+        "deal_id,created_at,outcome,amount,owner_id,lead_source\n"
+        "A,2024-01-01,open,5,r,=HYPERLINK(1)\nB,2024-01-01,won,5,r,web\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run(
+        ["funnel", str(tmp_path / "deals.csv"), "--by", "lead_source", "--csv"], capsys
+    )
+    assert code == 0
+    assert "'=HYPERLINK(1)" in out and "\n=HYPERLINK" not in out
