@@ -1,8 +1,24 @@
 """Plotly figures: pure functions from result objects to figures.
 
 Figures never call ``.show()`` and never write files; only this package imports plotly.
+Every data-derived string in labels and hover text is HTML-escaped.
 """
 
+from .cohorts import cohort_figure
+from .flows import transition_sankey, win_probability_figure
 from .funnel import funnel_figure
+from .pipeline import pipeline_area_figure, waterfall_figure
+from .segments import conversion_heatmap
+from .timing import sales_cycle_figure, time_in_stage_figure
 
-__all__ = ["funnel_figure"]
+__all__ = [
+    "cohort_figure",
+    "conversion_heatmap",
+    "funnel_figure",
+    "pipeline_area_figure",
+    "sales_cycle_figure",
+    "time_in_stage_figure",
+    "transition_sankey",
+    "waterfall_figure",
+    "win_probability_figure",
+]
