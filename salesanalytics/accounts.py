@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 
 from .dataset import Dataset
-from .pipeline import DAY_US, Period, _groups, _ts, _us, deal_labels, periods
 from .stats import rate_interval
 from .survival import kaplan_meier
+from .timeline import DAY_US, Period, _groups, _ts, _us, deal_labels, periods
 
 __all__ = ["RepeatBusiness", "repeat_business"]
 
@@ -122,8 +122,10 @@ def _rates(key: np.ndarray, repeat: np.ndarray, days: np.ndarray, horizon: float
     order = np.argsort(key, kind="stable")
     keys, starts = np.unique(key[order], return_index=True)
     rows = []
+    # np.split of an empty array still yields one (empty) piece: no keys, no groups
+    pieces = (np.split(repeat[order], starts[1:]), np.split(days[order], starts[1:]))
     for k, r, d in zip(
-        keys, np.split(repeat[order], starts[1:]), np.split(days[order], starts[1:]), strict=True
+        keys, *(pieces if len(keys) else ([], [])), strict=True
     ):  # one Kaplan–Meier fit per group (groups, not accounts)
         median, within = _km(d, r, horizon)
         rows.append(

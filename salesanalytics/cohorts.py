@@ -26,21 +26,23 @@ from .dataset import Dataset
 from .funnel import (
     LOST,
     OTHER,
-    PERIODS,
-    Method,
     Policy,
-    Shown,
-    by_names,
     check_options,
     deal_events,
-    dense,
     funnel_stages,
+    reach_bits,
+    reach_counts,
+)
+from .segments import (
+    PERIODS,
+    Method,
+    Shown,
+    by_names,
+    dense,
     long_table,
     micros,
     period_codes,
     rates,
-    reach_bits,
-    reach_counts,
     segment,
 )
 

@@ -20,24 +20,36 @@ period of a deals timestamp, ``<name>_<month|quarter|year>`` for the column ``<n
 segment ``"(missing)"``. The work is array code: one pass over the sorted events gives a bit
 mask of the stages each deal reached; one ``bincount`` over segment × mask counts them.
 
-Sections: result display; events as arrays (shared with :mod:`.cohorts`); segments;
-counting; :func:`stage_reach`; :func:`win_rate`.
+Sections: events as arrays (shared with :mod:`.cohorts`); counting; :func:`stage_reach`.
+Segments and the shared display live in :mod:`.segments`, the win rate in :mod:`.winrate`
+(re-exported here).
 """
 
 from __future__ import annotations
 
-import html
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from .dataset import Dataset
-from .stats import rate_interval
+from .segments import (
+    MISSING,
+    IntArray,
+    Method,
+    Shown,
+    by_names,
+    check_interval,
+    dense,
+    long_table,
+    micros,
+    rates,
+    segment,
+)
+from .winrate import WinRateResult, win_rate
 
 __all__ = [
     "MISSING",
@@ -50,45 +62,8 @@ __all__ = [
 ]
 
 Policy = Literal["implied", "observed", "strict"]
-Method = Literal["wilson", "jeffreys"]
 POLICIES: tuple[Policy, ...] = ("implied", "observed", "strict")
-PERIODS = {"month": 1, "quarter": 3, "year": 12}
-MISSING = "(missing)"
-"""Label of the segment of deals whose breakdown value is missing."""
 LOST, OTHER = -1, -2  # event positions of the lost stage and of stages outside the model
-NAT = np.iinfo(np.int64).min  # a missing timestamp as an integer
-
-IntArray = NDArray[np.int64]
-
-
-class Shown:
-    """Display shared by the result objects: they all say which view they show."""
-
-    table: pd.DataFrame
-    view: str
-
-    @property
-    def caption(self) -> str:
-        """One line saying what the table shows, starting with its view."""
-        raise NotImplementedError
-
-    @property
-    def label(self) -> str:
-        """Short title: the view and its main option."""
-        return f"{self.view} view"
-
-    def summary(self) -> pd.DataFrame:
-        """The table rounded for display; the column axis is named after the view
-        (``label``) and ``attrs["caption"]`` holds the full caption."""
-        floats = self.table.select_dtypes("float").columns
-        out = self.table.round(dict.fromkeys(floats, 4)).rename_axis(columns=self.label)
-        out.attrs = {"view": self.view, "caption": self.caption}
-        return out
-
-    def _repr_html_(self) -> str:
-        rows = pd.get_option("display.max_rows")
-        body = self.summary().to_html(escape=True, max_rows=rows)
-        return f"<p><strong>{html.escape(self.caption)}</strong></p>{body}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -258,133 +233,6 @@ def reach_bits(dataset: Dataset, ev: Events, policy: Policy) -> tuple[IntArray, 
     return bits, counted
 
 
-# ------------------------------------------------------------------ segments
-def dense(values: IntArray) -> tuple[IntArray, IntArray]:
-    """Sorted distinct values and the index of each value among them (``np.unique`` with
-    ``return_inverse``, in linear time when the values span a small range)."""
-    if len(values) and values.min() >= 0 and values.max() < 4 * len(values) + 1024:
-        present = np.bincount(values) > 0
-        return np.flatnonzero(present).astype(np.int64), (np.cumsum(present) - 1)[values]
-    uniques, inverse = np.unique(values, return_inverse=True)
-    return uniques.astype(np.int64), inverse.astype(np.int64)
-
-
-@dataclass(frozen=True)
-class Segments:
-    """Segment of each deal: ``codes`` (row of ``labels``) and one label row per segment."""
-
-    codes: IntArray
-    labels: pd.DataFrame
-
-
-def by_names(by: str | Sequence[str] | None, limit: int = 2) -> tuple[str, ...]:
-    """Normalise ``by`` to a tuple of at most ``limit`` distinct names."""
-    names = (by,) if isinstance(by, str) else tuple(by or ())
-    if len(names) > limit or len(set(names)) != len(names):
-        raise ValueError(f"by takes one or {limit} distinct column names, got {names}")
-    return names
-
-
-def micros(times: pd.Series) -> IntArray:
-    """Timestamps as UTC microseconds (``NAT`` where missing)."""
-    return np.asarray(times.dt.as_unit("us").array.asi8, dtype=np.int64)
-
-
-def period_codes(
-    at: IntArray, period: str, tz: str
-) -> tuple[IntArray, list[str], pd.DatetimeIndex]:
-    """Calendar period in zone ``tz`` of each time ``at`` (UTC microseconds, ``NAT`` if
-    missing): codes (-1 if missing) into the periods present, their labels (``2024-01``,
-    ``2024-Q1``, ``2024``) and their starts (local midnight, tz-aware).
-
-    Period starts are found once, as local midnights (daylight-saving aware), and each
-    time is placed among them by binary search.
-    """
-    if period not in PERIODS:
-        raise ValueError(f"period must be one of {list(PERIODS)}, got {period!r}")
-    codes = np.full(len(at), -1, dtype=np.int64)
-    valid = at != NAT
-    t = at[valid]
-    if not len(t):
-        return codes, [], pd.DatetimeIndex([], tz=tz).as_unit("us")
-    lo, hi = (pd.Timestamp(int(x), unit="us", tz="UTC").tz_convert(tz) for x in (t.min(), t.max()))
-    step = PERIODS[period]
-    first = pd.Timestamp(lo.year, (lo.month - 1) // step * step + 1, 1)
-    naive = pd.date_range(first, hi.tz_localize(None), freq=f"{step}MS")
-    bounds = naive.tz_localize(
-        tz, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward"
-    ).as_unit("us")
-    present, codes[valid] = dense(np.searchsorted(bounds.asi8, t, side="right") - 1)
-    naive = naive[present]
-    labels = {
-        "month": [f"{d.year}-{d.month:02d}" for d in naive],
-        "quarter": [f"{d.year}-Q{(d.month - 1) // 3 + 1}" for d in naive],
-        "year": [str(d.year) for d in naive],
-    }[period]
-    return codes, labels, bounds[present]
-
-
-def _column(dataset: Dataset, deals: pd.DataFrame, name: str) -> tuple[IntArray, list[str]]:
-    """Codes and labels of one breakdown column (missing values coded -1)."""
-    base, _, period = name.rpartition("_")
-    column = f"{base}_at"
-    if (
-        period in PERIODS
-        and column in deals.columns
-        and pd.api.types.is_datetime64_any_dtype(deals[column])
-    ):
-        tz = dataset.provenance.timezone
-        codes, labels, _ = period_codes(micros(deals[column]), period, tz)
-        return codes, labels
-    if name in deals.columns:
-        if pd.api.types.is_datetime64_any_dtype(deals[name]):
-            raise ValueError(
-                f"{name!r} is a timestamp: break down by a period such as "
-                f"{name.removesuffix('_at')}_month"
-            )
-        codes, uniques = pd.factorize(deals[name], sort=True)
-        return codes.astype(np.int64), [str(u) for u in uniques]
-    if name == "team":
-        if not dataset.has("reps") or "team" not in dataset.reps.columns:
-            raise ValueError("by='team' needs a reps table with rep_id and team columns")
-        reps = dataset.reps
-        team_of = dict(zip(reps["rep_id"], reps["team"], strict=True))
-        owner, owners = pd.factorize(deals["owner_id"])
-        team, teams = pd.factorize(pd.Series([team_of.get(o) for o in owners]), sort=True)
-        codes = np.where(owner >= 0, np.r_[team, -1][owner], -1)
-        return codes.astype(np.int64), [str(t) for t in teams]
-    raise KeyError(
-        f"cannot break down by {name!r}: use a deals column ({', '.join(deals.columns)}), "
-        "'team', or a period of a timestamp such as 'created_month', 'created_quarter', "
-        "'closed_year'"
-    )
-
-
-def segment(dataset: Dataset, by: Sequence[str]) -> Segments:
-    """Segments of the deals for the breakdown ``by`` (segments present in the data only,
-    ordered by value with ``"(missing)"`` last)."""
-    deals = dataset.deals
-    combined = np.zeros(len(deals), dtype=np.int64)
-    levels: list[list[str]] = []
-    for name in by:
-        codes, labels = _column(dataset, deals, name)
-        if (codes < 0).any():
-            codes = np.where(codes < 0, len(labels), codes)
-            labels = [*labels, MISSING]
-        combined = combined * max(len(labels), 1) + codes
-        levels.append(labels)
-    present, codes = dense(combined)
-    frame = {}
-    for name, labels in zip(reversed(by), reversed(levels), strict=True):
-        frame[name] = pd.array(np.asarray(labels, dtype=object)[present % len(labels)], "str")
-        present = present // len(labels)
-    labels_frame = pd.DataFrame({n: frame[n] for n in by}, index=range(len(present)))
-    if not by:
-        labels_frame = pd.DataFrame(index=range(1))
-        codes = np.zeros(len(deals), dtype=np.int64)
-    return Segments(codes.astype(np.int64), labels_frame)
-
-
 # ------------------------------------------------------------------ counting
 def reach_counts(
     bits: IntArray, is_open: NDArray[np.bool_], codes: IntArray, groups: int, stages: int
@@ -408,54 +256,11 @@ def reach_counts(
     }
 
 
-def rates(
-    k: NDArray[Any], n: NDArray[Any], method: Method, confidence: float
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Rate k/n (NaN where n = 0) with its interval."""
-    low, high = rate_interval(k, n, method=method, confidence=confidence)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(n > 0, np.asarray(k, dtype=float) / n, np.nan)
-    return rate, low, high
-
-
-def long_table(
-    labels: pd.DataFrame, stages: Sequence[str], columns: dict[str, np.ndarray | pd.Index]
-) -> pd.DataFrame:
-    """Tidy frame: one row per segment × stage, indexed by the segment columns and stage.
-
-    ``columns`` holds arrays shaped (segments, stages), or (segments,) repeated per stage.
-    """
-    g, s = len(labels), len(stages)
-    keys, codes = [], []
-    for c in labels.columns:  # levels in order of appearance: segments stay sorted
-        code, level = pd.factorize(labels[c])
-        keys.append(pd.Index(level, name=c))
-        codes.append(np.repeat(code, s))
-    keys.append(pd.Index(list(stages), dtype="str", name="stage"))
-    codes.append(np.tile(np.arange(s), g))
-    index = pd.MultiIndex(
-        levels=keys,
-        codes=cast(Any, codes),  # arrays are fine; the stubs ask for sequences
-        names=[*labels.columns, "stage"],
-        verify_integrity=False,
-    )
-    frame: dict[str, object] = {}
-    for name, values in columns.items():
-        if isinstance(values, np.ndarray):
-            frame[name] = values.ravel() if values.ndim == 2 else np.repeat(values, s)
-        else:  # a pandas array or index, such as tz-aware period starts
-            frame[name] = values.repeat(s)
-    return pd.DataFrame(frame, index=index if len(keys) > 1 else keys[0][codes[0]])
-
-
 def check_options(policy: str, method: str, confidence: float) -> None:
     """Reject an unknown policy or interval method early, with the allowed values."""
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
-    if method not in ("wilson", "jeffreys"):
-        raise ValueError(f"method must be 'wilson' or 'jeffreys', got {method!r}")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+    check_interval(method, confidence)
 
 
 def stage_reach(
@@ -555,252 +360,6 @@ def stage_reach(
         deals=int(counted.sum()),
         by=names,
         method=method,
-        confidence=confidence,
-        min_n=min_n,
-    )
-
-
-# ------------------------------------------------------------------ win rate
-@dataclass(frozen=True, eq=False)
-class WinRateResult(Shown):
-    """Win rate by count and by value, per segment.
-
-    Attributes
-    ----------
-    table
-        Indexed by the segment columns of ``by`` (one row ``"all"`` without ``by``).
-        Columns: ``won``, ``lost``, ``open``, ``closed`` (= won + lost, the n),
-        ``win_rate`` / ``win_rate_low`` / ``win_rate_high``; ``value_n`` (closed deals
-        with an amount), ``value_excluded`` (closed deals without one), ``won_amount``,
-        ``closed_amount``, ``value_win_rate`` / ``value_low`` / ``value_high``; and
-        ``small_n`` (fewer than ``min_n`` closed deals).
-    overall
-        The same figures over all deals.
-    view
-        ``"cohort"``: every deal in the data by its final outcome; open deals are left
-        out of the rates and counted in ``open``.
-    value_interval
-        ``"ratio"`` or ``"bootstrap"`` (see :func:`win_rate`).
-    """
-
-    table: pd.DataFrame
-    overall: pd.Series
-    view: str
-    by: tuple[str, ...] = ()
-    method: Method = "wilson"
-    value_interval: str = "ratio"
-    confidence: float = 0.95
-    min_n: int = 30
-
-    @property
-    def caption(self) -> str:
-        """What the table shows: view, breakdown and interval methods."""
-        by = f" by {', '.join(self.by)}" if self.by else ""
-        return (
-            f"Win rate ({self.view} view){by}: {int(self.overall['closed']):,} closed deals; "
-            f"{self.confidence:.0%} {self.method.capitalize()} (count) and "
-            f"{self.value_interval} (value) intervals"
-        )
-
-
-def value_interval_ratio(
-    won_sq: NDArray[np.float64],
-    lost_sq: NDArray[np.float64],
-    won_amount: NDArray[np.float64],
-    closed_amount: NDArray[np.float64],
-    n: NDArray[np.int64],
-    method: Method,
-    confidence: float,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Interval of a value win rate R = Σ won amount / Σ closed amount per segment.
-
-    The linearised (ratio-estimator) variance is V = Σ aᵢ²(wᵢ − R)² / (Σ aᵢ)², with aᵢ
-    the amount and wᵢ = 1 for won deals; it is reported as a ``method`` interval at the
-    effective sample size n_eff = R(1 − R)/V, capped at n (at R = 0 or 1, Kish's
-    (Σ aᵢ)²/Σ aᵢ²). With equal amounts, n_eff = n and the interval is the count one.
-    """
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = won_amount / closed_amount
-        var = ((1 - r) ** 2 * won_sq + r**2 * lost_sq) / closed_amount**2
-        kish = closed_amount**2 / (won_sq + lost_sq)
-        n_eff = np.where((var > 0) & (r > 0) & (r < 1), r * (1 - r) / var, kish)
-        n_eff = np.where(closed_amount > 0, np.minimum(n_eff, n), 0.0)
-    return rate_interval(np.nan_to_num(r) * n_eff, n_eff, method=method, confidence=confidence)
-
-
-def value_interval_bootstrap(
-    codes: IntArray,
-    amount: NDArray[np.float64],
-    won: NDArray[np.bool_],
-    groups: int,
-    n_boot: int,
-    seed: int | np.random.Generator | None,
-    confidence: float,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Percentile interval of the value win rate from a deal-level bootstrap within each
-    segment (closed deals with an amount, resampled with replacement, ``n_boot`` times)."""
-    rng = np.random.default_rng(seed)
-    order = np.argsort(codes, kind="stable")
-    c, x = codes[order], amount[order]
-    y = np.where(won[order], x, 0.0)
-    size = np.bincount(c, minlength=groups)
-    base = (np.cumsum(size) - size)[c]
-    ratios = np.empty((n_boot, groups))
-    chunk = max(1, 2**22 // max(len(c), 1))
-    for b in range(0, n_boot, chunk):
-        k = min(chunk, n_boot - b)
-        pick = base + (rng.random((k, len(c))) * size[c]).astype(np.int64)
-        rep = (c + groups * np.arange(k)[:, None]).ravel()
-        ys = np.bincount(rep, weights=y[pick].ravel(), minlength=k * groups)
-        xs = np.bincount(rep, weights=x[pick].ravel(), minlength=k * groups)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratios[b : b + k] = (ys / xs).reshape(k, groups)
-    alpha = 1 - confidence
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN segments
-        low, high = np.nanquantile(ratios, [alpha / 2, 1 - alpha / 2], axis=0)
-    return low, high
-
-
-def _win_table(
-    dataset: Dataset,
-    names: tuple[str, ...],
-    method: Method,
-    confidence: float,
-    value_interval: str,
-    n_boot: int,
-    seed: int | np.random.Generator | None,
-    min_n: int,
-) -> pd.DataFrame:
-    deals = dataset.deals
-    seg = segment(dataset, names)
-    g, codes = len(seg.labels), seg.codes
-    outcome = deals["outcome"]
-    won = outcome.eq("won").to_numpy(dtype=bool, na_value=False)
-    lost = outcome.eq("lost").to_numpy(dtype=bool, na_value=False)
-    amount = deals["amount"].to_numpy(dtype=np.float64, na_value=np.nan)
-    has = ~np.isnan(amount) & (won | lost)
-    a = np.where(has, amount, 0.0)
-
-    def count(mask: NDArray[np.bool_], weights: NDArray[np.float64] | None = None) -> NDArray:
-        w = None if weights is None else weights[mask]
-        return np.bincount(codes[mask], weights=w, minlength=g)
-
-    n_won, n_lost = count(won), count(lost)
-    closed = n_won + n_lost
-    rate, low, high = rates(n_won, closed, method, confidence)
-    won_amount, lost_amount = count(won & has, a), count(lost & has, a)
-    closed_amount = won_amount + lost_amount
-    if value_interval == "ratio":
-        won_sq, lost_sq = count(won & has, a * a), count(lost & has, a * a)
-        v_low, v_high = value_interval_ratio(
-            won_sq, lost_sq, won_amount, closed_amount, count(has), method, confidence
-        )
-    else:
-        v_low, v_high = value_interval_bootstrap(
-            codes[has], amount[has], won[has], g, n_boot, seed, confidence
-        )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        value_rate = np.where(closed_amount > 0, won_amount / closed_amount, np.nan)
-    columns = {
-        "won": n_won,
-        "lost": n_lost,
-        "open": count(~(won | lost)),
-        "closed": closed,
-        "win_rate": rate,
-        "win_rate_low": low,
-        "win_rate_high": high,
-        "value_n": count(has),
-        "value_excluded": count((won | lost) & ~has),
-        "won_amount": won_amount,
-        "closed_amount": closed_amount,
-        "value_win_rate": value_rate,
-        "value_low": v_low,
-        "value_high": v_high,
-        "small_n": closed < min_n,
-    }
-    index = (
-        pd.MultiIndex.from_frame(seg.labels)
-        if len(names) > 1
-        else pd.Index(seg.labels[names[0]], name=names[0])
-        if names
-        else pd.Index(["all"], name="segment")
-    )
-    return pd.DataFrame(columns, index=index)
-
-
-def win_rate(
-    dataset: Dataset,
-    *,
-    by: str | Sequence[str] | None = None,
-    method: Method = "wilson",
-    confidence: float = 0.95,
-    value_interval: Literal["ratio", "bootstrap"] = "ratio",
-    n_boot: int = 2000,
-    seed: int | np.random.Generator | None = None,
-    min_n: int = 30,
-) -> WinRateResult:
-    """Win rate won ÷ (won + lost), by count and by value, overall or per segment.
-
-    The value win rate is Σ amount of won deals ÷ Σ amount of won and lost deals; closed
-    deals without an amount are left out of it and counted in ``value_excluded``. Amounts
-    are added as they are: convert currencies first.
-
-    Parameters
-    ----------
-    dataset
-        The data.
-    by
-        One or two breakdown columns, as in :func:`stage_reach`.
-    method, confidence
-        Interval method of the count rate (``"wilson"`` or ``"jeffreys"``), also used at
-        the effective sample size by the ``"ratio"`` value interval; coverage.
-    value_interval
-        ``"ratio"`` (default; deterministic): the ratio estimator's linearised variance,
-        shown as a ``method`` interval at the effective sample size, see
-        :func:`value_interval_ratio`. ``"bootstrap"``: percentile interval of a deal-level
-        bootstrap within each segment (cost grows with ``n_boot`` × closed deals).
-    n_boot, seed
-        Bootstrap replicates and random seed (``"bootstrap"`` only).
-    min_n
-        Segments with fewer closed deals are flagged in ``small_n``.
-
-    Examples
-    --------
-    >>> import pandas as pd, salesanalytics as sa
-    >>> t = pd.Timestamp("2024-01-01", tz="UTC")
-    >>> deals = pd.DataFrame({"deal_id": list("abcde"), "created_at": [t] * 5,
-    ...     "outcome": ["won", "lost", "lost", "won", "open"],
-    ...     "amount": [300.0, 100.0, None, 50.0, 10.0], "owner_id": ["r"] * 5,
-    ...     "region": ["N", "N", "S", "S", "S"]})
-    >>> ds = sa.Dataset({"deals": deals, "stage_events": pd.DataFrame(
-    ...     {"deal_id": [], "stage": [], "entered_at": []})})
-    >>> r = win_rate(ds)
-    >>> float(r.overall["win_rate"]), float(r.overall["value_win_rate"])
-    (0.5, 0.7777777777777778)
-    >>> int(r.overall["value_excluded"])
-    1
-    >>> win_rate(ds, by="region").table[["closed", "win_rate", "value_win_rate"]]
-            closed  win_rate  value_win_rate
-    region
-    N            2       0.5            0.75
-    S            2       0.5            1.00
-    """
-    check_options("implied", method, confidence)
-    if value_interval not in ("ratio", "bootstrap"):
-        raise ValueError(f"value_interval must be 'ratio' or 'bootstrap', got {value_interval!r}")
-    names = by_names(by)
-    rng = np.random.default_rng(seed)  # one stream for the segments and the overall row
-    args = (method, confidence, value_interval, n_boot, rng, min_n)
-    table = _win_table(dataset, names, *args)
-    overall = _win_table(dataset, (), *args).iloc[0] if names else table.iloc[0]
-    return WinRateResult(
-        table=table,
-        overall=overall,
-        view="cohort",
-        by=names,
-        method=method,
-        value_interval=value_interval,
         confidence=confidence,
         min_n=min_n,
     )

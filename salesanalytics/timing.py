@@ -24,8 +24,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from .dataset import Dataset
+from .history import _deal_segments, _history, _segments, micros
 from .survival import SurvivalCurve, aalen_johansen, kaplan_meier
-from .transitions import _deal_segments, _history, _segments, micros
 
 __all__ = ["SalesCycleResult", "TimeInStageResult", "sales_cycle", "time_in_stage"]
 
