@@ -350,7 +350,7 @@ EVERY_CODE_FILES = {
         "deal_id,created_at,closed_at,outcome,amount,currency,owner_id,expected_close_at,margin\n"
         "A,2024-01-01,2024-02-01,won,,USD,r1,,0.3\n"  # won_without_amount
         "B,2024-01-01,,lost,5,EUR,r1,,0.2\n"  # closed_without_date, mixed_currencies
-        "C,2024-01-01,2024-03-01,open,5,USD,r1,2024-01-15,lots\n"  # open_with_close_date, bad margin
+        "C,2024-01-01,2024-03-01,open,5,USD,r1,2024-01-15,lots\n"  # open_with_close_date; margin
         "D,2024-01-01,,open,5,USD,ghost,,\n"  # unknown_owner, stale, past expected close
         "E,2024-01-01,,won,5,USD,r1,,\n"  # outcome_stage_mismatch
         "F,2024-01-01,,open,7,USD,r1,,\n"
@@ -368,7 +368,8 @@ EVERY_CODE_FILES = {
     ),
     "activities.csv": "at,lead_id,deal_id,kind\n2024-01-02,,,call\n",  # no_reference
     "reps.csv": "rep_id,hire_date,end_date\nr1,2023-01-01,2022-01-01\nr2,2023-01-01,\n",
-    "quotas.csv": "rep_id,period_start,period_end,quota\nr2,2024-01-01,2024-02-01,abc\n",  # bad_amount
+    # bad_amount:
+    "quotas.csv": "rep_id,period_start,period_end,quota\nr2,2024-01-01,2024-02-01,abc\n",
     "spend.csv": "lead_source,period_start,cost\nweb,2024-01-01,-3\n",  # negative_amount
 }
 

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from salesanalytics.io import readers
+from salesanalytics.io import delimited
 from salesanalytics.io.encoding import DecodeError
 from salesanalytics.io.parse import parse_amounts, parse_booleans, parse_datetimes
 from salesanalytics.io.readers import (
@@ -249,7 +249,7 @@ def test_slow_path_agrees_with_fast_path(tmp_path: Path, monkeypatch: pytest.Mon
     content = b'Id,Note,Amount\n1,"a\nb",10\n\n2,x,20,extra\n3,y\n4, spaced ,  \n' + FOOTER
     path = write(tmp_path, "a.csv", content)
     fast = read1(path)
-    monkeypatch.setattr(readers, "_scan", lambda buf, delim: None)
+    monkeypatch.setattr(delimited, "_scan", lambda buf, delim: None)
     slow = read1(path)
     pd.testing.assert_frame_equal(fast.frame, slow.frame)
     assert fast.lines.tolist() == slow.lines.tolist() == [2, 6, 7]
@@ -536,7 +536,7 @@ def test_random_tables_roundtrip(
     # lines (skipped); all others must come back
     keep = [i for i, r in enumerate(rows) if not (width == 1 and not r[0].strip())]
     with (
-        mock.patch.object(readers, "_scan", lambda buf, delim: None)
+        mock.patch.object(delimited, "_scan", lambda buf, delim: None)
         if exact_path
         else nullcontext()
     ):
@@ -564,7 +564,7 @@ def test_fast_path_agrees_with_exact_path_on_arbitrary_text(tmp_path: Path, text
             return type(exc)
 
     fast = attempt()
-    with mock.patch.object(readers, "_scan", lambda buf, delim: None):
+    with mock.patch.object(delimited, "_scan", lambda buf, delim: None):
         exact = attempt()
     if isinstance(fast, RawTable) and isinstance(exact, RawTable):
         pd.testing.assert_frame_equal(fast.frame, exact.frame)

@@ -37,6 +37,7 @@ class Reading:
 
     @classmethod
     def start(cls, missing: np.ndarray) -> Reading:
+        """Nothing read yet; every cell that is not missing is to do."""
         n = missing.size
         return cls(np.full(n, NAT, dtype=np.int64), np.zeros(n, bool), np.zeros(n, bool), ~missing)
 
@@ -47,6 +48,7 @@ class Reading:
         self.todo[idx] = False
 
     def count(self, labels: dict[str, int]) -> None:
+        """Add the cells claimed under each format label."""
         for k, v in labels.items():
             self.labels[k] = self.labels.get(k, 0) + v
 

@@ -5,11 +5,12 @@ Exports and databases write every timestamp of a column the same way
 values all have the same length and a digit or the same punctuation at each position, so
 they can be read from a byte matrix with numpy arithmetic instead of a regular expression.
 
-The layout is taken from a value of the column's most common length, and only the cells
-that follow it exactly *and* hold a valid date, time and offset are read here. Everything
-else is left to the general reader of :mod:`._date_formats`, so the result is the same as
-if the general reader had read every cell: the layouts accepted are a subset of its ISO
-8601 family (which no other family matches), and the arithmetic is the same.
+For each of the column's most common lengths (up to three), the layout is taken from a
+value of that length, and only the cells that follow it exactly *and* hold a valid date,
+time and offset are read here. Everything else is left to the general reader of
+:mod:`._date_formats`, so the result is the same as if the general reader had read every
+cell: the layouts accepted are a subset of its ISO 8601 family (which no other family
+matches), and the arithmetic is the same.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ _LAYOUT = re.compile(
 )
 _DIGITS = ("y", "m", "d", "H", "M", "S", "f", "oh", "om")
 _MIN_LEN, _MAX_LEN = 10, 35  # "YYYY-MM-DD" .. "YYYY-MM-DDTHH:MM:SS.fffffffff+HH:MM"
-_ROUNDS = 3  # layouts tried per column (e.g. with and without fractional seconds)
+_ROUNDS = 3  # lengths tried per column, most common first (e.g. with/without fractions)
 _SAMPLES = 20  # values of the chosen length tried as the layout's example
 _BLOCK = 1 << 15  # rows read at a time
 
@@ -41,23 +42,24 @@ _BLOCK = 1 << 15  # rows read at a time
 def read_fixed_iso(text: pa.Array, reading: Reading) -> None:
     """Read the cells of ``text`` still to do that are ISO 8601 in a fixed layout."""
     lengths = to_numpy(pc.fill_null(pc.binary_length(text), 0)).astype(np.int64)
+    untried = (lengths >= _MIN_LEN) & (lengths <= _MAX_LEN)
     for _ in range(_ROUNDS):
-        fits = reading.todo & (lengths >= _MIN_LEN) & (lengths <= _MAX_LEN)
+        fits = reading.todo & untried
         if not fits.any():
             return
         width = int(np.bincount(lengths[fits]).argmax())
+        untried &= lengths != width
         rows = np.flatnonzero(fits & (lengths == width))
         layout = _example(text, rows)
         if layout is None:
-            return
+            continue
         b = fixed_width(text, rows, width)
         parts = [layout.read(b[lo : lo + _BLOCK]) for lo in range(0, len(rows), _BLOCK)]
         ok = np.concatenate([p[0] for p in parts])
-        if not ok.any():
-            return
-        us = np.concatenate([p[1] for p in parts])[ok]
-        reading.claim(rows[ok], us, np.ones(us.size, bool), np.full(us.size, layout.zoned))
-        reading.count({LABEL: us.size})
+        if ok.any():
+            us = np.concatenate([p[1] for p in parts])[ok]
+            reading.claim(rows[ok], us, np.ones(us.size, bool), np.full(us.size, layout.zoned))
+            reading.count({LABEL: us.size})
 
 
 def _example(text: pa.Array, rows: np.ndarray) -> _Layout | None:
