@@ -94,7 +94,7 @@ def time_in_stage_figure(
 
 
 def sales_cycle_figure(
-    result: SalesCycleResult, outcomes: Sequence[str] = ("won", "lost"), columns: int = 3
+    result: SalesCycleResult, outcomes: Sequence[str] = ("won", "lost"), columns: int = 2
 ) -> go.Figure:
     """Cumulative incidence of winning and losing by days since creation, one panel per segment.
 
@@ -132,16 +132,16 @@ def sales_cycle_figure(
     for s in segments:
         r = result.table[seg_of == s].iloc[0]
         titles.append(
-            f"{esc(s)} · {int(r['deals']):,} deals, {int(r['open']):,} open · median to close "
-            f"{r['median_to_close']:.0f} d"
+            f"<b>{esc(s)}</b><br>{int(r['deals']):,} deals, {int(r['open']):,} open · "
+            f"median to close {r['median_to_close']:.0f} d"
         )
     fig = make_subplots(
         rows=rows,
         cols=cols,
         shared_yaxes=True,
         subplot_titles=titles,
-        horizontal_spacing=0.04,
-        vertical_spacing=0.12,
+        horizontal_spacing=0.05,
+        vertical_spacing=0.5 / rows if rows > 1 else 0.1,
     )
     colours = {**OUTCOME_COLOURS, "closed": OUTCOME_COLOURS["open"]}
     for i, seg in enumerate(segments):
@@ -175,7 +175,7 @@ def sales_cycle_figure(
             f" · {esc(result.censoring)}",
         )
     )
-    fig.update_layout(height=max(380, 300 * rows + 120))
+    fig.update_layout(height=max(420, 340 * rows + 160), margin={"t": 135})
     fig.update_xaxes(title="days since created")
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
     fig.update_yaxes(title="share of deals", col=1)
