@@ -15,8 +15,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from .dataset import Dataset
+from .segments import micros
 
-__all__ = ["IntArray", "micros"]
+__all__ = ["IntArray"]
 
 IntArray = NDArray[np.int64]
 
@@ -32,12 +33,6 @@ class _History:
     row: IntArray  # per deal code: its row in ``deals`` (-1: not there)
     stages: tuple[str, ...]
     dropped: int  # entries whose stage the model does not know
-
-
-def micros(times: pd.Series) -> IntArray:
-    """UTC timestamps as int64 microseconds since the epoch (NaT → the int64 minimum)."""
-    naive = times.dt.tz_convert("UTC").dt.tz_localize(None).dt.as_unit("us")
-    return naive.to_numpy().view("int64")
 
 
 def _codes(values: pd.Series, names: Sequence[str]) -> IntArray:

@@ -24,7 +24,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from .dataset import Dataset
-from .history import _deal_segments, _history, _segments, micros
+from .history import _deal_segments, _history, _segments
+from .segments import micros
 from .survival import SurvivalCurve, aalen_johansen, kaplan_meier
 
 __all__ = ["SalesCycleResult", "TimeInStageResult", "sales_cycle", "time_in_stage"]
