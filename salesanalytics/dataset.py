@@ -14,9 +14,25 @@ from .quality import QualityReport
 from .schema import TABLES, conform
 from .stages import StageModel
 
-__all__ = ["Dataset", "Provenance", "SourceFile"]
+__all__ = ["Dataset", "Provenance", "SourceFile", "latest_timestamp"]
 
 Fidelity = Literal["full_history", "latest_per_stage", "current_state"]
+
+
+def latest_timestamp(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp | None:
+    """The latest event time in canonical tables: the default as-of moment.
+
+    Dates that may lie in the future (expected close dates, period starts and ends,
+    employment end dates) are left out.
+    """
+    skip = {"expected_close_at", "period_end", "end_date", "period_start"}
+    found = [
+        frame[c].max()
+        for name, frame in tables.items()
+        for c in TABLES[name].columns_of_kind("time")
+        if c not in skip and c in frame.columns and frame[c].notna().any()
+    ]
+    return max(found) if found else None
 
 
 @dataclass(frozen=True)
@@ -112,19 +128,8 @@ class Dataset:
             object.__setattr__(
                 self,
                 "provenance",
-                Provenance(**{**self.provenance.__dict__, "as_of": self._latest_timestamp()}),
+                Provenance(**{**self.provenance.__dict__, "as_of": latest_timestamp(self.tables)}),
             )
-
-    def _latest_timestamp(self) -> pd.Timestamp | None:
-        latest: list[pd.Timestamp] = []
-        for name, frame in self.tables.items():
-            for col in TABLES[name].columns_of_kind("time"):
-                if col in ("expected_close_at", "period_end", "end_date"):
-                    continue
-                m = frame[col].max()
-                if pd.notna(m):
-                    latest.append(m)
-        return max(latest) if latest else None
 
     # ------------------------------------------------------------------ access
     def table(self, name: str) -> pd.DataFrame:

@@ -15,12 +15,13 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ..dataset import latest_timestamp
 from ..quality import QualityLog
 from ..schema import TABLES
 from ..stages import StageModel
 from .canonical import FILE, LINE
 
-__all__ = ["STALE_AFTER", "latest_timestamp", "validate_tables"]
+__all__ = ["STALE_AFTER", "validate_tables"]
 
 STALE_AFTER = pd.Timedelta(days=90)
 """An open deal with no stage change for this long gets a ``stale_open_deal`` warning."""
@@ -232,18 +233,6 @@ def _deal_warnings(
         "stale_open_deal",
         f"no stage change for over {STALE_AFTER.days} days before {as_of.date()}",
     )
-
-
-def latest_timestamp(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp | None:
-    """The latest event time in the tables (expected and end dates excluded)."""
-    skip = {"expected_close_at", "period_end", "end_date", "period_start"}
-    found = [
-        frame[c].max()
-        for name, frame in tables.items()
-        for c in TABLES[name].columns_of_kind("time")
-        if c not in skip and c in frame.columns and frame[c].notna().any()
-    ]
-    return max(found) if found else None
 
 
 def validate_tables(
