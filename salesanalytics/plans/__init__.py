@@ -1,0 +1,42 @@
+"""Commission plans: the plan specification, crediting, the payout kernel and backtests."""
+
+from .backtest import Backtest, evaluate
+from .kernel import KernelInputs, Payouts, payout
+from .spec import (
+    Band,
+    Clawback,
+    Commission,
+    Crediting,
+    Draw,
+    Eligibility,
+    Plan,
+    PlanError,
+    QuotaBonus,
+    QuotaRule,
+    RateCard,
+    Spiff,
+    TeamPool,
+    Tier,
+)
+
+__all__ = [
+    "Backtest",
+    "Band",
+    "Clawback",
+    "Commission",
+    "Crediting",
+    "Draw",
+    "Eligibility",
+    "KernelInputs",
+    "Payouts",
+    "Plan",
+    "PlanError",
+    "QuotaBonus",
+    "QuotaRule",
+    "RateCard",
+    "Spiff",
+    "TeamPool",
+    "Tier",
+    "evaluate",
+    "payout",
+]

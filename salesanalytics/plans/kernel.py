@@ -1,0 +1,382 @@
+"""The payout kernel: credited measure and quota in, payouts by component out.
+
+One vectorised function, :func:`payout`, turns arrays shaped ``(..., reps, periods)`` into
+payouts of the same shape: any leading shape (none for a backtest, scenarios for a
+simulation) is carried through unchanged. The only Python loops are over tiers, bonuses,
+team pools, plan years and, for the draw balance (a running sum with a floor), over periods:
+never over reps, deals or scenarios.
+
+Order of evaluation per rep and period (``docs/plans.md`` states it in words):
+
+1. attainment ``a = measure / quota`` (year to date, cumulatively, with ``attainment="ytd"``);
+2. commission: tier schedule on ``min(a, cap_attainment)`` (marginal or retroactive), zero
+   below the gate; paid on the commission base (rate-card weighted credit) or on the target
+   incentive; capped at the payout cap; with year-to-date attainment the period pays the
+   cumulative amount earned less what was paid before (never negative: true-up);
+3. quota bonuses on attainment (true-up likewise); team pools on team attainment per period;
+   SPIFFs as given; clawbacks at the effective rate of the period the deal closed in;
+4. variable pay ``v`` = commission + bonuses + pools + SPIFFs − clawbacks; the draw
+   guarantees ``G``: if ``v < G`` the rep is paid ``G`` and the shortfall (recoverable draw) or
+   any negative ``v`` (clawbacks beyond earnings) is added to the balance; if ``v >= G`` the
+   balance is repaid from ``recovery_share × (v − G)``; the balance left at exit is reported;
+5. total = prorated base salary + paid variable pay (never negative).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .spec import Commission, Plan, QuotaBonus, TeamPool
+
+__all__ = ["KernelInputs", "Payouts", "payout", "tier_commission"]
+
+F = NDArray[np.float64]
+COMPONENTS = (
+    "base",
+    "commission",
+    "bonus",
+    "team_pool",
+    "spiff",
+    "clawback",
+    "advance",
+    "recovery",
+)
+"""Statement components, in statement order; they sum to ``total``."""
+
+
+@dataclass(frozen=True, eq=False)
+class KernelInputs:
+    """Arrays for :func:`payout`; ``R`` reps, ``P`` periods, ``...`` any leading shape.
+
+    Attributes
+    ----------
+    measure
+        ``(..., R, P)`` credited measure (attainment numerator).
+    quota
+        ``(..., R, P)`` or ``(R, P)`` quota (> 0 where attainment matters).
+    commission_base
+        ``(..., R, P)`` rate-card weighted credit; ``None``: the measure.
+    employed
+        ``(R, P)`` employed share of each period (prorates base, target incentive, draw).
+    base_salary, target_incentive
+        ``(R,)`` annual amounts.
+    year
+        ``(P,)`` plan-year number of each period (non-decreasing).
+    spiff
+        ``(..., R, P)`` SPIFF money, or ``None``.
+    cancelled
+        ``(..., R, P, L)``: commission base of deals cancelled in period ``p`` that closed
+        in period ``p − l`` (already scaled for pro-rata clawbacks), or ``None``.
+    team
+        ``(R,)`` team number of each rep (``-1``: none), for team pools.
+    draw_active
+        ``(R, P)`` whether the draw applies; ``None``: wherever employed.
+    exits
+        ``(R, P)`` True in a rep's last employed period on the plan (the balance is closed).
+    """
+
+    measure: F
+    quota: F
+    employed: F
+    base_salary: F
+    target_incentive: F
+    year: NDArray[np.int64]
+    commission_base: F | None = None
+    spiff: F | None = None
+    cancelled: F | None = None
+    team: NDArray[np.int64] | None = None
+    draw_active: NDArray[np.bool_] | None = None
+    exits: NDArray[np.bool_] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Payouts:
+    """Kernel output; every array has the measure's shape ``(..., R, P)``.
+
+    ``components`` maps each name in :data:`COMPONENTS` to its amounts (clawback and
+    recovery are ≤ 0); they sum to ``total``. ``bonuses`` and ``team_pools`` hold the
+    amounts per named component. ``attainment`` is the attainment the plan pays on (year to
+    date under ``ytd``), ``rate`` the effective commission rate per unit of commission base
+    (after gate and attainment cap, before the payout cap), ``cap_cut`` what the payout cap
+    removed from the period's commission, ``paid_rate`` the rate after the payout cap per
+    unit of commission base (of measure when paid on target incentive; year to date under
+    ``ytd``): clawbacks take back a cancelled deal's base at the paid rate of its close
+    period; ``balance`` the draw/clawback balance owed at the
+    end of each period and ``balance_at_exit`` that balance in a rep's exit period.
+    """
+
+    components: Mapping[str, F]
+    bonuses: Mapping[str, F]
+    team_pools: Mapping[str, F]
+    attainment: F
+    rate: F
+    cap_cut: F
+    paid_rate: F
+    balance: F
+    balance_at_exit: F
+    total: F = field(init=False)
+
+    def __post_init__(self) -> None:
+        total = sum(self.components.values(), np.zeros_like(self.attainment))
+        object.__setattr__(self, "total", total)
+
+    @property
+    def variable(self) -> F:
+        """Paid variable pay: total minus base salary."""
+        return self.total - self.components["base"]
+
+
+# ------------------------------------------------------------------ helpers
+def _years(year: NDArray[np.int64]) -> list[slice]:
+    """Slices of consecutive periods of one plan year."""
+    year = np.asarray(year)
+    if len(year) and (np.diff(year) < 0).any():
+        raise ValueError("year must be non-decreasing along periods")
+    starts: list[int] = (
+        np.flatnonzero(np.r_[True, year[1:] != year[:-1]]).tolist() if len(year) else []
+    )
+    bounds = [*starts, len(year)]
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+
+
+def _ytd(x: F, years: list[slice]) -> F:
+    """Cumulative sum along periods, restarting each plan year."""
+    out = np.empty(np.broadcast_shapes(x.shape), dtype=float)
+    for s in years:
+        out[..., s] = np.cumsum(x[..., s], axis=-1)
+    return out
+
+
+def _true_up(earned_to_date: F, years: list[slice]) -> F:
+    """Period payments when ``earned_to_date`` is cumulative: what is earned beyond the most
+    paid so far this year (never negative; an over-payment is not taken back)."""
+    out = np.empty_like(earned_to_date)
+    for s in years:
+        paid = np.maximum.accumulate(np.maximum(earned_to_date[..., s], 0.0), axis=-1)
+        out[..., s] = np.diff(paid, axis=-1, prepend=0.0)
+    return out
+
+
+def _attainment(measure: F, quota: F) -> F:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(quota > 0, measure / np.where(quota > 0, quota, 1.0), 0.0)
+
+
+def tier_commission(commission: Commission, attainment: F) -> tuple[F, F]:
+    """Commission per unit of quota, and the effective rate per unit of measure.
+
+    The attainment cap and the gate are applied; with ``a = 0`` the effective rate is the
+    first tier's rate (what the first unit of measure would earn).
+
+    Examples
+    --------
+    >>> from salesanalytics.plans.spec import Commission, Tier
+    >>> c = Commission((Tier(0, 0.5, 0.02), Tier(0.5, 1.0, 0.04), Tier(1.0, float("inf"), 0.08)))
+    >>> per_quota, rate = tier_commission(c, np.array([0.25, 0.75, 1.5]))
+    >>> per_quota.tolist(), rate.round(4).tolist()  # marginal: 0.5*0.02 + 0.25*0.04 = 0.02
+    ([0.005, 0.02, 0.07], [0.02, 0.0267, 0.0467])
+    >>> tier_commission(c.replace(method="retroactive"), np.array([0.75]))[1].tolist()
+    [0.04]
+    """
+    a = np.asarray(attainment, dtype=float)
+    capped = np.minimum(a, commission.cap_attainment)
+    lowers = np.array(commission.lowers)
+    rates = np.array(commission.rates)
+    if commission.method == "marginal":
+        uppers = np.array([t.upper for t in commission.tiers])
+        per_quota = np.zeros_like(capped)
+        for lo, hi, r in zip(lowers, uppers, rates, strict=True):
+            per_quota = per_quota + r * np.clip(capped - lo, 0.0, hi - lo)
+    else:
+        index = np.searchsorted(lowers, capped, side="right") - 1
+        per_quota = rates[np.maximum(index, 0)] * capped
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(a > 0, per_quota / np.where(a > 0, a, 1.0), rates[0])
+    gated = a < commission.gate
+    return np.where(gated, 0.0, per_quota), np.where(gated, 0.0, rate)
+
+
+def _bonus(bonus: QuotaBonus, attainment: F, ti: F) -> F:
+    at = np.array([p[0] for p in bonus.points])
+    amounts = np.array([p[1] for p in bonus.points])
+    if bonus.kind == "step":
+        index = np.searchsorted(at, attainment, side="right") - 1
+        value = np.where(index >= 0, amounts[np.maximum(index, 0)], 0.0)
+    else:
+        value = np.where(attainment < at[0], 0.0, np.interp(attainment, at, amounts))
+    return value * ti if bonus.of_target_incentive else value
+
+
+def _team_sum(x: F, team: NDArray[np.int64]) -> F:
+    """Each rep's team total of ``x`` along the reps axis (0 for reps without a team)."""
+    n = int(team.max()) + 1 if len(team) and team.max() >= 0 else 0
+    if n == 0:
+        return np.zeros_like(x)
+    order = np.argsort(team, kind="stable")
+    ordered = team[order]
+    keep = ordered >= 0
+    order, ordered = order[keep], ordered[keep]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    sums = np.add.reduceat(x[..., order, :], starts, axis=-2)
+    slot = np.full(n, 0, dtype=np.int64)
+    slot[ordered[starts]] = np.arange(len(starts))
+    out = sums[..., slot[np.maximum(team, 0)], :]
+    return np.where((team >= 0)[:, None], out, 0.0)
+
+
+def _team_pool(pool: TeamPool, x: KernelInputs, measure: F, quota: F, ti: F) -> F:
+    assert x.team is not None
+    team_measure = _team_sum(measure, x.team)
+    team_quota = _team_sum(np.broadcast_to(quota, measure.shape).copy(), x.team)
+    reached = _attainment(team_measure, team_quota) >= pool.gate
+    if pool.gate > 0:
+        reached &= team_quota > 0
+    size = pool.rate * team_measure + pool.amount * (x.team >= 0)[:, None]
+    present = np.broadcast_to((x.employed > 0).astype(float), measure.shape)
+    if pool.share == "equal":
+        weight = present
+    elif pool.share == "credit":
+        weight = measure * present
+    else:
+        weight = np.broadcast_to(ti, measure.shape) * present
+    total = _team_sum(np.ascontiguousarray(weight), x.team)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(total > 0, weight / np.where(total > 0, total, 1.0), 0.0)
+    return np.where(reached, size * share, 0.0)
+
+
+# ------------------------------------------------------------------ the kernel
+def payout(plan: Plan, x: KernelInputs) -> Payouts:
+    """Payouts of ``plan`` for credited measure and quota arrays of any leading shape.
+
+    Examples
+    --------
+    One rep, two months, a 5% flat plan with a 1,200 base salary a year and a recoverable
+    draw of 200 a month: month 1 earns 100 (paid 200, owes 100), month 2 earns
+    500 (repays the 100 from the 300 above the draw).
+
+    >>> from salesanalytics.plans.spec import Commission, Draw, Plan, Tier
+    >>> plan = Plan("flat", commission=Commission((Tier(0, float("inf"), 0.05),)),
+    ...             draw=Draw(200.0))
+    >>> x = KernelInputs(measure=np.array([[2000.0, 10000.0]]), quota=np.array([[1e4, 1e4]]),
+    ...                  employed=np.ones((1, 2)), base_salary=np.array([1200.0]),
+    ...                  target_incentive=np.array([0.0]), year=np.array([0, 0]))
+    >>> p = payout(plan, x)
+    >>> p.total.tolist(), p.components["recovery"].tolist(), p.balance.tolist()
+    ([[300.0, 500.0]], [[0.0, -100.0]], [[100.0, 0.0]])
+    """
+    measure = np.asarray(x.measure, dtype=float)
+    shape = measure.shape
+    if measure.ndim < 2:
+        raise ValueError("measure must have shape (..., reps, periods)")
+    reps, periods = shape[-2:]
+    employed = np.broadcast_to(np.asarray(x.employed, dtype=float), (reps, periods))
+    quota = np.broadcast_to(np.asarray(x.quota, dtype=float), shape)
+    base_w = measure if x.commission_base is None else np.asarray(x.commission_base, float)
+    years = _years(np.asarray(x.year))
+    ppy = plan.periods_per_year
+    ti = np.asarray(x.target_incentive, float)[:, None] / ppy * employed
+    base = np.asarray(x.base_salary, float)[:, None] / ppy * employed
+    ytd = plan.attainment == "ytd"
+    cum = (lambda v: _ytd(np.broadcast_to(v, shape), years)) if ytd else (lambda v: v)
+    m_x, q_x, ti_x = cum(measure), cum(quota), cum(ti)
+    attain = _attainment(m_x, q_x)
+    zero = np.zeros(shape)
+
+    commission, cap_cut, rate = zero, zero, zero
+    paid_rate = zero
+    c = plan.commission
+    if c is not None:
+        per_quota, rate = tier_commission(c, attain)
+        earned = rate * cum(base_w) if c.rate_of == "measure" else per_quota * ti_x
+        cap = np.full((reps, periods), c.cap_payout)
+        if np.isfinite(c.cap_payout_ti):
+            cap = np.minimum(cap, c.cap_payout_ti * ti)
+        capped = np.minimum(earned, cum(np.broadcast_to(cap, shape)) if ytd else cap)
+        if ytd:
+            commission = _true_up(capped, years)
+            cap_cut = _true_up(earned, years) - commission
+        else:
+            commission, cap_cut = capped, earned - capped
+        basis = cum(base_w) if c.rate_of == "measure" else m_x
+        with np.errstate(divide="ignore", invalid="ignore"):
+            paid_rate = np.where(basis > 0, capped / np.where(basis > 0, basis, 1.0), 0.0)
+
+    bonuses = {}
+    for b in plan.bonuses:
+        value = _bonus(b, attain, ti_x)
+        bonuses[b.name] = _true_up(value, years) if ytd else value
+    pools = {}
+    if plan.team_pools:
+        if x.team is None:
+            raise ValueError("team pools need the team of each rep (KernelInputs.team)")
+        for pool in plan.team_pools:
+            pools[pool.name] = _team_pool(pool, x, measure, quota, ti)
+    spiff = zero if x.spiff is None else np.broadcast_to(np.asarray(x.spiff, float), shape)
+    clawback = zero
+    if x.cancelled is not None and plan.clawback is not None and c is not None:
+        cancelled = np.asarray(x.cancelled, dtype=float)
+        clawback = np.zeros(shape)
+        for lag in range(cancelled.shape[-1]):
+            if lag < periods:
+                clawback[..., lag:] -= cancelled[..., lag:, lag] * paid_rate[..., : periods - lag]
+
+    variable = commission + spiff + clawback
+    for v in (*bonuses.values(), *pools.values()):
+        variable = variable + v
+    advance, recovery, balance, at_exit = _draws(plan, x, variable, employed, shape)
+    components = {
+        "base": np.broadcast_to(base, shape).copy(),
+        "commission": commission,
+        "bonus": sum(bonuses.values(), zero.copy()),
+        "team_pool": sum(pools.values(), zero.copy()),
+        "spiff": np.array(spiff, dtype=float),
+        "clawback": clawback,
+        "advance": advance,
+        "recovery": recovery,
+    }
+    return Payouts(
+        MappingProxyType(components),
+        MappingProxyType(bonuses),
+        MappingProxyType(pools),
+        attain,
+        np.broadcast_to(rate, shape).copy(),
+        np.broadcast_to(cap_cut, shape).copy(),
+        np.broadcast_to(paid_rate, shape).copy(),
+        balance,
+        at_exit,
+    )
+
+
+def _draws(
+    plan: Plan, x: KernelInputs, variable: F, employed: F, shape: tuple[int, ...]
+) -> tuple[F, F, F, F]:
+    """Draw advances, recoveries and the balance: a scan over periods."""
+    draw = plan.draw
+    reps, periods = shape[-2:]
+    active = employed > 0 if x.draw_active is None else np.asarray(x.draw_active, bool)
+    guarantee = (draw.amount if draw else 0.0) * employed * active
+    recoverable = draw.recoverable if draw else True
+    share = draw.recovery_share if draw else 1.0
+    exits = np.zeros((reps, periods), bool) if x.exits is None else np.asarray(x.exits, bool)
+    advance, recovery = np.zeros(shape), np.zeros(shape)
+    balance, at_exit = np.zeros(shape), np.zeros(shape)
+    owed = np.zeros(shape[:-1])
+    for p in range(periods):
+        v, g = variable[..., p], guarantee[:, p]
+        short = v < g
+        repay = np.where(short, 0.0, np.minimum(owed, share * np.maximum(v - g, 0.0)))
+        debt = np.where(short, (g - v) if recoverable else np.maximum(-v, 0.0), 0.0)
+        advance[..., p] = np.where(short, g - v, 0.0)
+        recovery[..., p] = -repay
+        owed = owed - repay + debt
+        balance[..., p] = owed
+        at_exit[..., p] = np.where(exits[:, p], owed, 0.0)
+        owed = np.where(exits[:, p], 0.0, owed)
+    return advance, recovery, balance, at_exit
