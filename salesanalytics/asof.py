@@ -75,6 +75,9 @@ def as_known_at(dataset: Dataset, when: str | pd.Timestamp) -> Dataset:
     closed_at = closed_at.mask(has_history & (kind == "open"))
     stage = deals["stage"].mask(has_history, last_stage).mask(~has_history & closed_late, np.nan)
     deals = deals.assign(outcome=outcome, closed_at=closed_at, stage=stage)
+    if "cancelled_at" in deals.columns:  # a cancellation is known once it happened, if won
+        known = (deals["cancelled_at"] <= cut).fillna(False) & deals["outcome"].eq("won")
+        deals = deals.assign(cancelled_at=deals["cancelled_at"].where(known))
     tables: dict[str, pd.DataFrame | None] = {"deals": deals, "stage_events": events}
     for name, col in _EVENT_TIME.items():
         if dataset.has(name):

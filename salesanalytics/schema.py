@@ -144,6 +144,11 @@ DEALS = TableSpec(
         _c("deal_id", required=True, description="unique deal (opportunity) id"),
         _c("created_at", "time", True, "when the deal was created"),
         _c("closed_at", "time", description="when the deal was won or lost; missing while open"),
+        _c(
+            "cancelled_at",
+            "time",
+            description="when a won deal was cancelled or refunded (clawbacks); missing if not",
+        ),
         _c("outcome", "choice", True, "open, won or lost", OUTCOMES),
         _c("amount", "float", True, "deal value in `currency` (>= 0)"),
         _c("currency", description="ISO 4217 code of the amount"),

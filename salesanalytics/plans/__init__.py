@@ -1,6 +1,7 @@
 """Commission plans: the plan specification, crediting, the payout kernel and backtests."""
 
 from .backtest import Backtest, evaluate
+from .curve import PayoutCurve, payout_curve
 from .kernel import KernelInputs, Payouts, payout
 from .spec import (
     Band,
@@ -28,6 +29,7 @@ __all__ = [
     "Draw",
     "Eligibility",
     "KernelInputs",
+    "PayoutCurve",
     "Payouts",
     "Plan",
     "PlanError",
@@ -39,4 +41,5 @@ __all__ = [
     "Tier",
     "evaluate",
     "payout",
+    "payout_curve",
 ]

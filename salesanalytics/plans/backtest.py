@@ -177,6 +177,22 @@ def _clawbacks(
     return credits, array, notes
 
 
+def _draw_window(plan: Plan, staff: Roster, calendar: Calendar) -> NDArray[np.bool_]:
+    """Where a draw limited to a rep's first ``periods`` plan periods after hire applies
+    (reps without a hire date: from their first employed period in the window)."""
+    assert plan.draw is not None
+    step = 12 // plan.periods_per_year
+    starts = calendar.starts
+    hire = staff.reps["hire_date"]
+    months = (starts.year.to_numpy()[None, :] - hire.dt.year.to_numpy()[:, None]) * 12 + (
+        starts.month.to_numpy()[None, :] - hire.dt.month.to_numpy()[:, None]
+    )
+    since = np.floor(months / step)
+    fallback = np.arange(len(starts))[None, :] - staff.first_period[:, None]
+    since = np.where(np.isnan(since), fallback, since)
+    return np.asarray((since < plan.draw.periods) & (staff.employed > 0), dtype=bool)
+
+
 def evaluate(
     plan: Plan,
     ds: Dataset,
@@ -259,8 +275,7 @@ def evaluate(
     teams = pd.factorize(reps["team"])[0].astype(np.int64) if plan.team_pools else None
     draw_active = None
     if plan.draw is not None and plan.draw.periods:
-        since = np.arange(shape[1])[None, :] - staff.first_period[:, None]
-        draw_active = (since < plan.draw.periods) & (staff.employed > 0)
+        draw_active = _draw_window(plan, staff, calendar)
     inputs = KernelInputs(
         measure=measure,
         quota=quota,

@@ -76,7 +76,9 @@ class KernelInputs:
     team
         ``(R,)`` team number of each rep (``-1``: none), for team pools.
     draw_active
-        ``(R, P)`` whether the draw applies; ``None``: wherever employed.
+        ``(R, P)`` whether the draw applies; ``None``: where employed, and with the draw's
+        ``periods`` set only in a rep's first ``periods`` periods counted from the first
+        period the rep is employed in these arrays.
     exits
         ``(R, P)`` True in a rep's last employed period on the plan (the balance is closed).
     """
@@ -360,7 +362,13 @@ def _draws(
     """Draw advances, recoveries and the balance: a scan over periods."""
     draw = plan.draw
     reps, periods = shape[-2:]
-    active = employed > 0 if x.draw_active is None else np.asarray(x.draw_active, bool)
+    if x.draw_active is not None:
+        active = np.asarray(x.draw_active, bool)
+    else:
+        active = employed > 0
+        if draw is not None and draw.periods:
+            first = np.argmax(active, axis=1)[:, None]
+            active = active & (np.arange(periods)[None, :] - first < draw.periods)
     guarantee = (draw.amount if draw else 0.0) * employed * active
     recoverable = draw.recoverable if draw else True
     share = draw.recovery_share if draw else 1.0

@@ -216,6 +216,14 @@ class Commission(_Replaceable):
                 f"{problem}: tier {i - 1} ends at {a.upper}, tier {i} starts at {b.lower}",
                 f"sort the tiers and make each start where the previous one ends ({a.upper})",
             )
+        _check(
+            math.isinf(self.tiers[-1].upper),
+            c,
+            f"tiers[{len(self.tiers)}].to",
+            f"the last tier ends at {self.tiers[-1].upper}: what is paid above it is unclear",
+            "omit 'to' on the last tier (open-ended) and use cap_attainment to stop paying "
+            "above an attainment",
+        )
         limit = ABSURD_RATE if self.rate_of == "measure" else 10.0
         for i, t in enumerate(self.tiers, start=1):
             _check(

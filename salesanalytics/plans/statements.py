@@ -170,11 +170,7 @@ def build_statements(bt: Backtest) -> Statements:
             ti_unit = np.where(
                 bt.measure > 0, uncapped / np.where(bt.measure > 0, bt.measure, 1), 0
             )
-        unit = (
-            pay.rate
-            if measure_rate and plan.attainment == "period"
-            else (pay.rate if measure_rate else ti_unit)
-        )
+        unit = pay.rate if measure_rate else ti_unit
         att = pay.attainment[cr, cp]
         gated = att < plan.commission.gate
         detail = np.where(

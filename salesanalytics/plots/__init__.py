@@ -8,6 +8,8 @@ from .cohorts import cohort_figure
 from .flows import transition_sankey, win_probability_figure
 from .funnel import funnel_figure
 from .pipeline import pipeline_area_figure, waterfall_figure
+from .plans import payout_components_figure, payout_curve_figure, statement_table_figure
+from .scoring import score_calibration_figure
 from .segments import conversion_heatmap
 from .timing import sales_cycle_figure, time_in_stage_figure
 
@@ -15,8 +17,12 @@ __all__ = [
     "cohort_figure",
     "conversion_heatmap",
     "funnel_figure",
+    "payout_components_figure",
+    "payout_curve_figure",
     "pipeline_area_figure",
     "sales_cycle_figure",
+    "score_calibration_figure",
+    "statement_table_figure",
     "time_in_stage_figure",
     "transition_sankey",
     "waterfall_figure",

@@ -16,6 +16,7 @@ from .deals import DEAL_TYPES, NEW, Deals, from_leads, repeat_deals
 from .finance import make_quotas, make_spend
 from .leads import Leads, day_weights, make_leads
 from .params import (
+    CANCELLATIONS,
     CURRENCY,
     INDUSTRIES,
     LEAD_MODEL,
@@ -87,7 +88,7 @@ def generate(
         raise ValueError(f"n_deals must be a positive integer, got {n_deals!r}")
     n_deals = int(n_deals)
     label = seed if not isinstance(seed, np.random.Generator) else "Generator"
-    r_world, r_leads, r_deals, r_walk, r_acts, r_fin = streams(seed)
+    r_world, r_leads, r_deals, r_walk, r_acts, r_fin, r_cancel = streams(seed)
     calendar = Calendar.build(start, months)
     staff = build_staff(r_world, calendar, n_reps)
 
@@ -162,6 +163,7 @@ def generate(
             deal_activities(r_acts, deals.created, closed, firsts, deals.owner, staff, calendar),
         ]
     )
+    tables["deals"]["cancelled_at"] = _cancellations(r_cancel, stage, closed, calendar)
     rep_ids = list(staff.ids)
     tables["activities"] = pd.DataFrame(
         {
@@ -210,6 +212,18 @@ def generate(
             generator=f"salesanalytics.sample seed={label} n_deals={n_deals}",
         ),
     )
+
+
+def _cancellations(
+    rng: np.random.Generator, stage: np.ndarray, closed: np.ndarray, calendar: Calendar
+) -> pd.Series:
+    """When won deals were cancelled (missing for the others and for those after as-of)."""
+    n = len(stage)
+    hit = rng.random(n) < CANCELLATIONS.share
+    delay = np.ceil(rng.exponential(CANCELLATIONS.mean_days * DAY, n)).astype(np.int64)
+    at = closed + delay
+    keep = hit & (stage == WON) & (closed >= 0) & (at < calendar.as_of)
+    return to_times(np.where(keep, at, 0), ~keep)
 
 
 def _subset(events: Events, keep: np.ndarray) -> Events:

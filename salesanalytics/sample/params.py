@@ -412,3 +412,16 @@ class Workforce:
 
 
 WORKFORCE = Workforce()
+
+
+@dataclass(frozen=True)
+class Cancellations:
+    """Won deals cancelled or refunded after closing: the facts clawbacks act on."""
+
+    share: float = 0.03
+    """Share of won deals that are cancelled at some point."""
+    mean_days: float = 40.0
+    """Mean delay from close to cancellation (exponential); later ones fall after as-of."""
+
+
+CANCELLATIONS = Cancellations()

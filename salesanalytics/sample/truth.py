@@ -33,9 +33,10 @@ from .params import (
 )
 from .world import ROLES, Calendar, Staff, build_staff
 
-N_STREAMS = 6
+N_STREAMS = 7
 """Independent random streams spawned from the seed: world, leads, deals, walk, activities,
-finance (so a change in one part does not reshuffle the others)."""
+finance, cancellations (so a change in one part does not reshuffle the others; a stream
+added later leaves the earlier ones as they were)."""
 
 
 @dataclass(frozen=True)
