@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,19 @@ if TYPE_CHECKING:
 
 __all__ = ["Statement", "Statements", "build_statements", "to_cents"]
 
-LINE_COLUMNS = ["rep_id", "period", "component", "item", "detail", "quantity", "rate", "cents"]
+LINE_COLUMNS = [
+    "rep_id",
+    "period",
+    "component",
+    "item",
+    "detail",
+    "quantity",
+    "rate",
+    "share",
+    "multiplier",
+    "attainment",
+    "cents",
+]
 
 
 def to_cents(amount: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -88,8 +100,11 @@ class Statements:
     ----------
     lines
         One row per line item: ``rep_id``, ``period``, ``component``, ``item`` (deal id or
-        component name), ``detail`` (how the amount came about), ``quantity`` (credit or
-        base), ``rate``, ``cents`` and ``amount`` (= cents / 100).
+        component name), ``detail`` (what kind of line: ``owner credit``, ``split credit``,
+        ``gate not met``, ``payout cap``, ...), the numbers behind it where they apply:
+        ``quantity`` (commission base, measure, deal amount), ``rate`` (effective rate),
+        ``share`` (credit share; employed share for base salary), ``multiplier`` (rate
+        cards), ``attainment``; then ``cents`` and ``amount`` (= cents / 100).
     totals
         Per rep and period: cents per component and ``total``.
     """
@@ -111,17 +126,13 @@ class Statements:
         return Statement(rep_id, period, sel.reset_index(drop=True), self.currency)
 
 
-def _pct(x: NDArray[np.float64]) -> NDArray[np.object_]:
-    return np.array([f"{v:.1%}" for v in x], dtype=object)
-
-
 def build_statements(bt: Backtest) -> Statements:
     """Line items for every rep and period of ``bt`` (see the module docstring)."""
     pay, plan = bt.payouts, bt.plan
     ids, labels = np.asarray(bt.staff.ids, dtype=object), np.asarray(bt.calendar.labels, object)
     comps = pay.components
     active = (bt.staff.employed > 0) | np.any([np.abs(v) > 0 for v in comps.values()], axis=0)
-    parts: list[pd.DataFrame] = []
+    parts: list[dict[str, Any]] = []
 
     def add(
         r: NDArray[np.int64],
@@ -129,61 +140,45 @@ def build_statements(bt: Backtest) -> Statements:
         component: str,
         item: object,
         detail: object,
-        quantity: object,
-        rate: object,
         raw: NDArray[np.float64],
+        **numbers: object,
     ) -> None:
         parts.append(
-            pd.DataFrame(
-                {
-                    "r": r,
-                    "p": p,
-                    "component": component,
-                    "item": item,
-                    "detail": detail,
-                    "quantity": quantity,
-                    "rate": rate,
-                    "raw": raw,
-                }
-            )
+            {
+                "r": r,
+                "p": p,
+                "component": component,
+                "item": item,
+                "detail": detail,
+                "raw": raw,
+                **numbers,
+            }
         )
 
     r, p = np.nonzero(active)
-    base = comps["base"][r, p]
     add(
         r,
         p,
         "base",
         "base salary",
-        "annual base ÷ periods × employed share " + _pct(bt.staff.employed[r, p]).astype(str),
-        np.nan,
-        np.nan,
-        base,
+        "annual base ÷ periods × employed share",
+        comps["base"][r, p],
+        share=bt.staff.employed[r, p],
     )
     c = bt.credits
     cr, cp = c["rep"].to_numpy(), c["period"].to_numpy()
     if plan.commission is not None:
         measure_rate = plan.commission.rate_of == "measure"
         quantity = c["base"].to_numpy() if measure_rate else c["measure"].to_numpy()
+        uncapped = comps["commission"] + pay.cap_cut
         with np.errstate(divide="ignore", invalid="ignore"):
-            uncapped = comps["commission"] + pay.cap_cut
             ti_unit = np.where(
                 bt.measure > 0, uncapped / np.where(bt.measure > 0, bt.measure, 1), 0
             )
         unit = pay.rate if measure_rate else ti_unit
         att = pay.attainment[cr, cp]
-        gated = att < plan.commission.gate
-        detail = np.where(
-            gated,
-            "gate not met: attainment " + _pct(att).astype(str),
-            c["rule"].to_numpy(dtype=object)
-            + " credit × "
-            + _pct(c["share"].to_numpy()).astype(str)
-            + ", rate-card × "
-            + np.char.mod("%.3g", c["multiplier"].to_numpy()).astype(object)
-            + ", attainment "
-            + _pct(att).astype(str),
-        )
+        rule = c["rule"].to_numpy(dtype=object) + " credit"
+        detail = np.where(att < plan.commission.gate, "gate not met", rule)
         deal_raw = quantity * unit[cr, cp]
         add(
             cr,
@@ -191,54 +186,42 @@ def build_statements(bt: Backtest) -> Statements:
             "commission",
             c["deal_id"].to_numpy(dtype=object),
             detail,
-            quantity,
-            unit[cr, cp],
             deal_raw,
+            quantity=quantity,
+            rate=unit[cr, cp],
+            share=c["share"].to_numpy(),
+            multiplier=c["multiplier"].to_numpy(),
+            attainment=att,
         )
         summed = np.zeros_like(uncapped)
         np.add.at(summed, (cr, cp), deal_raw)
         adjust = uncapped - summed
         ar, ap = np.nonzero(np.abs(adjust) >= 0.005)
-        if len(ar):
-            add(
-                ar,
-                ap,
-                "commission",
-                "true-up",
-                "year-to-date true-up: earned to date at attainment "
-                + _pct(pay.attainment[ar, ap]).astype(str)
-                + ", less paid so far this year",
-                np.nan,
-                np.nan,
-                adjust[ar, ap],
-            )
+        add(
+            ar,
+            ap,
+            "commission",
+            "true-up",
+            "year-to-date true-up: earned to date less paid so far this year",
+            adjust[ar, ap],
+            attainment=pay.attainment[ar, ap],
+        )
         kr, kp = np.nonzero(pay.cap_cut > 0)
-        if len(kr):
-            add(
-                kr,
-                kp,
-                "commission",
-                "payout cap",
-                "commission above the payout cap",
-                np.nan,
-                np.nan,
-                -pay.cap_cut[kr, kp],
-            )
+        add(
+            kr,
+            kp,
+            "commission",
+            "payout cap",
+            "commission above the payout cap",
+            -pay.cap_cut[kr, kp],
+            attainment=pay.attainment[kr, kp],
+        )
     for name, values in pay.bonuses.items():
         br, bp = np.nonzero(values != 0)
-        add(
-            br,
-            bp,
-            "bonus",
-            name,
-            "attainment " + _pct(pay.attainment[br, bp]).astype(str),
-            np.nan,
-            np.nan,
-            values[br, bp],
-        )
+        add(br, bp, "bonus", name, "quota bonus", values[br, bp], attainment=pay.attainment[br, bp])
     for name, values in pay.team_pools.items():
         tr, tp = np.nonzero(values != 0)
-        add(tr, tp, "team_pool", name, "share of the team pool", np.nan, np.nan, values[tr, tp])
+        add(tr, tp, "team_pool", name, "share of the team pool", values[tr, tp])
     for sp in plan.spiffs:
         money = c[f"spiff:{sp.name}"].to_numpy()
         hit = money != 0
@@ -248,31 +231,32 @@ def build_statements(bt: Backtest) -> Statements:
             "spiff",
             c["deal_id"].to_numpy(dtype=object)[hit],
             f"SPIFF {sp.name}",
-            c["amount"].to_numpy()[hit],
-            np.nan,
             money[hit],
+            quantity=c["amount"].to_numpy()[hit],
+            share=c["share"].to_numpy()[hit],
         )
     if "cancel_period" in c.columns:
         hit = c["cancel_period"].to_numpy() >= 0
-        kp = c["cancel_period"].to_numpy()[hit]
         rate = pay.paid_rate[cr[hit], cp[hit]]
+        base = c["clawback_base"].to_numpy()[hit]
         add(
             cr[hit],
-            kp,
+            c["cancel_period"].to_numpy()[hit],
             "clawback",
             c["deal_id"].to_numpy(dtype=object)[hit],
-            "cancelled; closed in " + labels[cp[hit]].astype(str) + ", taken back at the paid rate",
-            c["clawback_base"].to_numpy()[hit],
-            rate,
-            -c["clawback_base"].to_numpy()[hit] * rate,
+            "cancelled deal, taken back at the rate paid in " + labels[cp[hit]].astype(object),
+            -base * rate,
+            quantity=base,
+            rate=rate,
         )
     for name, what in (
         ("advance", "draw advance / negative earnings carried to the balance"),
         ("recovery", "draw or clawback balance recovered"),
     ):
         vr, vp = np.nonzero(comps[name] != 0)
-        add(vr, vp, name, name, what, np.nan, np.nan, comps[name][vr, vp])
-    lines = pd.concat(parts, ignore_index=True)
+        add(vr, vp, name, name, what, comps[name][vr, vp])
+    frames = [pd.DataFrame(part) for part in parts if len(part["r"])]
+    lines = pd.concat(frames, ignore_index=True)
     order = {name: i for i, name in enumerate(COMPONENTS)}
     lines["k"] = lines["component"].map(order).to_numpy(dtype=np.int64)
     lines = lines.sort_values(["r", "p", "k"], kind="stable", ignore_index=True)
@@ -286,7 +270,7 @@ def build_statements(bt: Backtest) -> Statements:
     lines["cents"] = allocate(lines["raw"].to_numpy(dtype=float), group, target)
     lines["rep_id"], lines["period"] = ids[lines["r"]], labels[lines["p"]]
     lines["amount"] = lines["cents"] / 100
-    out = lines[[*LINE_COLUMNS, "amount"]]
+    out = lines.reindex(columns=[*LINE_COLUMNS, "amount"])
     totals = out.pivot_table(
         index=["rep_id", "period"],
         columns="component",
