@@ -1,4 +1,4 @@
-"""Binary-outcome models: logistic regression by Newton–Raphson and the ROC AUC.
+"""Binary-outcome models: logistic regression, trend tests and the ROC AUC.
 
 :func:`logistic_fit` fits a logistic regression by maximum likelihood (step-halving
 Newton–Raphson) with standard errors from the inverse Fisher information, and flags
@@ -18,7 +18,7 @@ from scipy import special, stats
 
 from .segments import check_interval
 
-__all__ = ["AUC", "LogitFit", "logistic_fit", "roc_auc"]
+__all__ = ["AUC", "LogitFit", "cochran_armitage", "logistic_fit", "logistic_slope", "roc_auc"]
 
 FloatArray = NDArray[np.float64]
 INTERCEPT = "(intercept)"
@@ -204,3 +204,69 @@ def roc_auc(score: ArrayLike, y: ArrayLike, *, confidence: float = 0.95) -> AUC:
     p_value = float(stats.mannwhitneyu(x[pos], x[~pos], method="asymptotic").pvalue)
     low, high = float(max(0.0, value - z * se)), float(min(1.0, value + z * se))
     return AUC(value, se, low, high, p_value, n1, n0)
+
+
+def cochran_armitage(k: ArrayLike, n: ArrayLike, scores: ArrayLike) -> tuple[float, float]:
+    """Cochran–Armitage test for a linear trend in proportions ``k/n`` over ``scores``.
+
+    ``Z = Σ s_i (k_i − n_i p̄) / sqrt(p̄ (1 − p̄) [Σ n_i s_i² − (Σ n_i s_i)² / N])``; returns
+    ``(z, two-sided p)`` (NaN when undefined). ``Z² = N r²``, ``r`` the Pearson correlation
+    of score and outcome over the ``N`` individuals.
+
+    Examples
+    --------
+    >>> z, p = cochran_armitage([30, 20, 10], [100, 100, 100], [0, 1, 2])
+    >>> round(z, 3), p < 0.01
+    (-3.536, True)
+    """
+    k, n, s = (np.asarray(v, dtype=float) for v in (k, n, scores))
+    big_n = n.sum()
+    if big_n <= 0:
+        return float("nan"), float("nan")
+    p = k.sum() / big_n
+    t = float((s * (k - n * p)).sum())
+    var = p * (1 - p) * ((n * s * s).sum() - (n * s).sum() ** 2 / big_n)
+    if not var > 0:
+        return float("nan"), float("nan")
+    z = t / np.sqrt(var)
+    return float(z), float(2 * stats.norm.sf(abs(z)))
+
+
+def logistic_slope(
+    x: ArrayLike, y: ArrayLike, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """Slope of a one-variable logistic regression ``logit P(y) = a + b x`` (Newton–Raphson),
+    with its Wald interval: ``(b, low, high)``; NaN when it does not exist.
+
+    Examples
+    --------
+    >>> b, low, high = logistic_slope([0, 0, 0, 0, 1, 1, 1, 1], [0, 0, 0, 1, 0, 1, 1, 1])
+    >>> round(b, 4), low < 0 < high
+    (2.1972, True)
+    """
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    nan3 = (float("nan"),) * 3
+    if len(xs) < 3 or ys.min(initial=0) == ys.max(initial=0) or np.ptp(xs) == 0:
+        return nan3
+    shift, scale = xs.mean(), xs.std()
+    u = (xs - shift) / scale  # standardised: Newton converges from zero
+    beta = np.array([np.log(ys.mean() / (1 - ys.mean())), 0.0])
+    cov = np.full((2, 2), np.nan)
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(beta[0] + beta[1] * u)))
+        w = p * (1 - p)
+        info = np.array([[w.sum(), (w * u).sum()], [(w * u).sum(), (w * u * u).sum()]])
+        grad = np.array([(ys - p).sum(), ((ys - p) * u).sum()])
+        try:
+            cov = np.linalg.inv(info)
+        except np.linalg.LinAlgError:
+            return nan3
+        step = cov @ grad
+        beta = beta + step
+        if np.abs(step).max() < 1e-10:
+            break
+    if not np.isfinite(beta).all() or abs(beta[1]) > 50:  # separation: no finite estimate
+        return nan3
+    b, se = beta[1] / scale, np.sqrt(cov[1, 1]) / scale
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    return float(b), float(b - z * se), float(b + z * se)

@@ -1,4 +1,4 @@
-"""Small-sample statistics shared by the analyses: intervals for rates.
+"""Small-sample statistics shared by the analyses: intervals for rates and counts.
 
 Wald intervals (p ± z·se) cover badly for small n or rates near 0 or 1; Brown, Cai &
 DasGupta (Statistical Science 16(2), 2001) recommend Wilson or the equal-tailed Jeffreys
@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
-__all__ = ["rate_interval"]
+__all__ = ["poisson_interval", "rate_interval"]
 
 Method = Literal["wilson", "jeffreys"]
 
@@ -71,3 +71,24 @@ def rate_interval(
             raise ValueError(f"method must be 'wilson' or 'jeffreys', got {method!r}")
     empty = n == 0
     return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+
+
+def poisson_interval(
+    count: ArrayLike, exposure: ArrayLike, confidence: float = 0.95
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Exact (Garwood) interval of a Poisson rate ``count / exposure``; NaN where exposure ≤ 0.
+
+    Examples
+    --------
+    >>> low, high = poisson_interval(4, 2.0)
+    >>> round(float(low), 4), round(float(high), 4)
+    (0.545, 5.1208)
+    """
+    k = np.asarray(count, dtype=float)
+    e = np.asarray(exposure, dtype=float)
+    alpha = 1.0 - confidence
+    with np.errstate(invalid="ignore", divide="ignore"):
+        low = np.where(k > 0, stats.chi2.ppf(alpha / 2, 2 * k) / 2, 0.0) / e
+        high = stats.chi2.ppf(1 - alpha / 2, 2 * k + 2) / 2 / e
+    bad = ~(e > 0)
+    return np.where(bad, np.nan, low), np.where(bad, np.nan, high)
