@@ -89,15 +89,20 @@ class Backtest:
             out[name] = self.payouts.components[name][r, p]
         out["total"] = self.payouts.total[r, p]
         out["balance"] = self.payouts.balance[r, p]
+        out["balance_at_exit"] = self.payouts.balance_at_exit[r, p]
         return out
 
     def by_rep(self) -> pd.DataFrame:
         """Totals per rep over the window (sums of :attr:`table`), with attainment over the
-        whole window (measure ÷ quota)."""
+        whole window (measure ÷ quota) and the balance left at exit: ``forgiven_at_exit``
+        under a draw forgiven on exit, else ``owed_at_exit`` (the rep owes it)."""
         t = self.table
         sums = t.groupby("rep_id", sort=False)[["quota", "measure", *COMPONENTS, "total"]].sum()
         sums.insert(2, "attainment", sums["measure"] / sums["quota"].where(sums["quota"] > 0))
         sums["variable"] = sums["total"] - sums["base"]
+        exits = t.groupby("rep_id", sort=False)["balance_at_exit"].sum()
+        forgiven = self.plan.draw is not None and self.plan.draw.forgive_on_exit
+        sums["forgiven_at_exit" if forgiven else "owed_at_exit"] = exits
         return sums
 
     @cached_property

@@ -103,14 +103,19 @@ class Payouts:
 
     ``components`` maps each name in :data:`COMPONENTS` to its amounts (clawback and
     recovery are ≤ 0); they sum to ``total``. ``bonuses`` and ``team_pools`` hold the
-    amounts per named component. ``attainment`` is the attainment the plan pays on (year to
-    date under ``ytd``), ``rate`` the effective commission rate per unit of commission base
-    (after gate and attainment cap, before the payout cap), ``cap_cut`` what the payout cap
-    removed from the period's commission, ``paid_rate`` the rate after the payout cap per
-    unit of commission base (of measure when paid on target incentive; year to date under
-    ``ytd``): clawbacks take back a cancelled deal's base at the paid rate of its close
-    period; ``balance`` the draw/clawback balance owed at the
-    end of each period and ``balance_at_exit`` that balance in a rep's exit period.
+    amounts per named component. The other arrays explain them:
+
+    * ``attainment``: what the plan pays on (year to date under ``ytd``);
+    * ``rate``: the effective commission rate per unit of commission base, after the gate
+      and the attainment cap, before the payout cap (for commission paid on target
+      incentive: the schedule's rate per unit of attainment);
+    * ``cap_cut``: what the payout cap removed from the period's commission (negative when
+      a year-to-date cap releases money held back earlier);
+    * ``paid_rate``: the rate after the payout cap per unit of commission base (of measure
+      when paid on target incentive; year to date under ``ytd``); a clawback takes back a
+      cancelled deal's base at the paid rate of its close period;
+    * ``balance``: the draw/clawback balance owed at the end of each period, and
+      ``balance_at_exit`` that balance in a rep's exit period.
     """
 
     components: Mapping[str, F]
@@ -291,8 +296,7 @@ def payout(plan: Plan, x: KernelInputs) -> Payouts:
     attain = _attainment(m_x, q_x)
     zero = np.zeros(shape)
 
-    commission, cap_cut, rate = zero, zero, zero
-    paid_rate = zero
+    commission, cap_cut, rate, paid_rate = (np.zeros(shape) for _ in range(4))
     c = plan.commission
     if c is not None:
         per_quota, rate = tier_commission(c, attain)
@@ -320,8 +324,10 @@ def payout(plan: Plan, x: KernelInputs) -> Payouts:
             raise ValueError("team pools need the team of each rep (KernelInputs.team)")
         for pool in plan.team_pools:
             pools[pool.name] = _team_pool(pool, x, measure, quota, ti)
-    spiff = zero if x.spiff is None else np.broadcast_to(np.asarray(x.spiff, float), shape)
-    clawback = zero
+    spiff = (
+        np.zeros(shape) if x.spiff is None else np.broadcast_to(np.asarray(x.spiff, float), shape)
+    )
+    clawback = np.zeros(shape)
     if x.cancelled is not None and plan.clawback is not None and c is not None:
         cancelled = np.asarray(x.cancelled, dtype=float)
         clawback = np.zeros(shape)

@@ -181,7 +181,9 @@ class Commission(_Replaceable):
         Attainment above which measure earns nothing more.
     cap_payout, cap_payout_ti
         Most commission per period, as an amount or as a multiple of the period's target
-        incentive.
+        incentive. With year-to-date attainment the cap holds on the year-to-date total
+        against the sum of the period caps so far, so money held back in one period can be
+        released in a later one.
     """
 
     tiers: tuple[Tier, ...]

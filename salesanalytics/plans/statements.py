@@ -206,14 +206,19 @@ def build_statements(bt: Backtest) -> Statements:
             adjust[ar, ap],
             attainment=pay.attainment[ar, ap],
         )
-        kr, kp = np.nonzero(pay.cap_cut > 0)
+        kr, kp = np.nonzero(np.abs(pay.cap_cut) >= 0.005)
+        cut = pay.cap_cut[kr, kp]
         add(
             kr,
             kp,
             "commission",
             "payout cap",
-            "commission above the payout cap",
-            -pay.cap_cut[kr, kp],
+            np.where(
+                cut > 0,
+                "commission above the payout cap",
+                "commission held back by the year-to-date cap earlier, released",
+            ),
+            -cut,
             attainment=pay.attainment[kr, kp],
         )
     for name, values in pay.bonuses.items():
@@ -249,8 +254,9 @@ def build_statements(bt: Backtest) -> Statements:
             quantity=base,
             rate=rate,
         )
+    carried = "draw advance" if plan.draw is not None else "negative pay carried to the balance"
     for name, what in (
-        ("advance", "draw advance / negative earnings carried to the balance"),
+        ("advance", carried),
         ("recovery", "draw or clawback balance recovered"),
     ):
         vr, vp = np.nonzero(comps[name] != 0)
