@@ -63,7 +63,8 @@ class KernelInputs:
     commission_base
         ``(..., R, P)`` rate-card weighted credit; ``None``: the measure.
     employed
-        ``(R, P)`` employed share of each period (prorates base, target incentive, draw).
+        ``(R, P)`` employed share of each period (prorates base, target incentive, draw), or
+        ``(..., R, P)`` when employment varies by scenario (attrition).
     base_salary, target_incentive
         ``(R,)`` annual amounts.
     year
@@ -283,7 +284,9 @@ def payout(plan: Plan, x: KernelInputs) -> Payouts:
     if measure.ndim < 2:
         raise ValueError("measure must have shape (..., reps, periods)")
     reps, periods = shape[-2:]
-    employed = np.broadcast_to(np.asarray(x.employed, dtype=float), (reps, periods))
+    employed = np.asarray(x.employed, dtype=float)
+    if employed.ndim < 2 or np.broadcast_shapes(employed.shape, shape) != shape:
+        raise ValueError(f"employed must broadcast to {shape}, got {employed.shape}")
     quota = np.broadcast_to(np.asarray(x.quota, dtype=float), shape)
     base_w = measure if x.commission_base is None else np.asarray(x.commission_base, float)
     years = _years(np.asarray(x.year))
@@ -373,9 +376,9 @@ def _draws(
     else:
         active = employed > 0
         if draw is not None and draw.periods:
-            first = np.argmax(active, axis=1)[:, None]
-            active = active & (np.arange(periods)[None, :] - first < draw.periods)
-    guarantee = (draw.amount if draw else 0.0) * employed * active
+            first = np.argmax(active, axis=-1)[..., None]
+            active = active & (np.arange(periods) - first < draw.periods)
+    guarantee = np.broadcast_to((draw.amount if draw else 0.0) * employed * active, shape)
     recoverable = draw.recoverable if draw else True
     share = draw.recovery_share if draw else 1.0
     exits = np.zeros((reps, periods), bool) if x.exits is None else np.asarray(x.exits, bool)
@@ -383,7 +386,7 @@ def _draws(
     balance, at_exit = np.zeros(shape), np.zeros(shape)
     owed = np.zeros(shape[:-1])
     for p in range(periods):
-        v, g = variable[..., p], guarantee[:, p]
+        v, g = variable[..., p], guarantee[..., p]
         short = v < g
         repay = np.where(short, 0.0, np.minimum(owed, share * np.maximum(v - g, 0.0)))
         debt = np.where(short, (g - v) if recoverable else np.maximum(-v, 0.0), 0.0)

@@ -1,0 +1,352 @@
+"""The Monte Carlo engine: chunked, seeded, common random numbers, bounded memory.
+
+Trials are grouped in blocks of :data:`BLOCK` trials; block ``b`` draws from its own
+generator, seeded by ``SeedSequence(seed, spawn_key=(b,))``. A chunk is a run of whole
+blocks, so every trial's random numbers, and therefore every per-trial result, are the same
+whatever the chunk size and wherever the chunk runs (locally or on a ``dask.distributed``
+client). Within a chunk every plan is evaluated on the same draws (common random numbers), so
+the difference between two plans is not noise from different scenarios.
+
+A chunk keeps only what the result needs: per-trial totals per plan, per-rep sums, squares
+and histograms of annual pay, per-rep paired differences against the first plan, and the
+running mean of the measure (for the cost at average attainment). Peak memory is a few
+dozen ``(chunk trials × reps × periods)`` arrays, whatever the number of trials.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from ..dataset import Dataset
+from ..plans.credit import plan_calendar
+from ..plans.kernel import COMPONENTS, KernelInputs, payout
+from ..plans.spec import Plan
+from .scenario import Population, Sample, Scenario
+
+if TYPE_CHECKING:
+    from .result import SimulationResult
+
+__all__ = ["BLOCK", "PlanArrays", "TrialMetric", "plan_arrays", "run_chunk", "simulate"]
+
+F = NDArray[np.float64]
+BLOCK = 32
+"""Trials per seeded block; chunks are whole blocks."""
+PAY_BINS = np.linspace(0.0, 8.0, 401)
+"""Histogram edges of a rep's annual variable pay in units of the rep's pay scale (target
+incentive, else base salary); the last bin also holds everything above."""
+DIFF_BINS = np.linspace(-4.0, 4.0, 401)
+"""Histogram edges of a rep's annual pay difference against the first plan, same units."""
+CLOUD_TRIALS = 20
+"""Trials whose per-rep annual pay and attainment are kept (for payout-vs-attainment clouds)."""
+MEMORY_BUDGET = 256 * 2**20
+ARRAYS_PER_CELL = 48
+"""Rough count of float64 arrays of shape (trials, reps, periods) alive in a chunk."""
+
+
+class TrialMetric(Protocol):
+    """Extra per-trial figures from each plan's annual pay and attainment (fairness)."""
+
+    def __call__(
+        self, pay: F, attainment: F, luck: F, eligible: NDArray[np.bool_]
+    ) -> dict[str, F]: ...
+
+
+class Executor(Protocol):
+    """Anything with ``submit(fn, *args)`` returning a future with ``result()``:
+    a ``dask.distributed.Client`` or a ``concurrent.futures`` executor."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Any: ...
+
+
+@dataclass(frozen=True, eq=False)
+class PlanArrays:
+    """How one plan sees the population: its reps, month → period map, plan years."""
+
+    plan: Plan
+    eligible: NDArray[np.bool_]
+    period_of_month: NDArray[np.int64]
+    starts: NDArray[np.int64]
+    year: NDArray[np.int64]
+    labels: tuple[str, ...]
+    team: NDArray[np.int64] | None
+
+    def aggregate(self, monthly: F) -> F:
+        """Sum months into plan periods along the last axis."""
+        return np.add.reduceat(monthly, self.starts, axis=-1)
+
+    def average(self, monthly: F) -> F:
+        """Mean over the months of each plan period along the last axis."""
+        counts = np.diff(np.r_[self.starts, monthly.shape[-1]])
+        return self.aggregate(monthly) / counts
+
+
+def plan_arrays(plan: Plan, population: Population) -> PlanArrays:
+    """Eligibility and period structure of ``plan`` over ``population``'s months."""
+    reps = population.reps
+    keep = np.ones(len(reps), dtype=bool)
+    rules = plan.eligibility
+    for column, allowed in (
+        ("role", rules.roles),
+        ("team", rules.teams),
+        ("rep_id", rules.rep_ids),
+    ):
+        if allowed:
+            if column not in reps.columns:
+                raise ValueError(f"plan {plan.name!r} selects by {column}, which reps lack")
+            keep &= reps[column].astype("str").isin(allowed).to_numpy(dtype=bool)
+    months = population.months
+    end = months[-1] + pd.DateOffset(months=1)
+    calendar = plan_calendar(plan, months[0], end)
+    period = calendar.index_of(pd.Series(months))
+    if (period < 0).any():
+        raise ValueError("the population's months fall outside the plan calendar")
+    used, period = np.unique(period, return_inverse=True)
+    starts = np.flatnonzero(np.r_[True, period[1:] != period[:-1]])
+    team = None
+    if plan.team_pools:
+        if "team" not in reps.columns:
+            raise ValueError(f"plan {plan.name!r} has team pools but reps have no team")
+        team = pd.factorize(reps["team"])[0].astype(np.int64)
+    labels = tuple(calendar.labels[i] for i in used)
+    return PlanArrays(plan, keep, period, starts, calendar.year[used], labels, team)
+
+
+# ------------------------------------------------------------------ one chunk
+@dataclass(eq=False)
+class ChunkResult:
+    """What one chunk contributes: per-trial rows and per-rep running sums."""
+
+    first_trial: int
+    per_trial: list[dict[str, F]]
+    pay_sum: list[F]
+    pay_sq: list[F]
+    pay_hist: list[NDArray[np.int64]]
+    attain_sum: list[F]
+    diff_sum: list[F]
+    diff_sq: list[F]
+    gains: list[NDArray[np.int64]]
+    losses: list[NDArray[np.int64]]
+    diff_hist: list[NDArray[np.int64]]
+    measure_sum: F
+    trials: int = 0
+    cloud: list[tuple[F, F, F]] = field(default_factory=list)
+
+
+def _draw(scenario: Scenario, seed: int, first_block: int, trials: int) -> Sample:
+    """Draws for ``trials`` trials starting at block ``first_block``, block by block."""
+    parts = []
+    left, block = trials, first_block
+    while left > 0:
+        n = min(BLOCK, left)
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
+        parts.append(scenario.sample(rng, n))
+        left, block = left - n, block + 1
+    if len(parts) == 1:
+        return parts[0]
+
+    def cat(name: str) -> F:
+        arrays = [getattr(p, name) for p in parts]
+        if all(a.ndim == 2 for a in arrays):
+            return arrays[0]
+        return np.concatenate(
+            [
+                np.broadcast_to(a, (len(p.measure), *a.shape[-2:]))
+                for a, p in zip(arrays, parts, strict=True)
+            ]
+        )
+
+    return Sample(
+        np.concatenate([p.measure for p in parts]),
+        cat("quota"),
+        cat("employed"),
+        np.concatenate([p.luck for p in parts]),
+    )
+
+
+def run_chunk(
+    scenario: Scenario,
+    layouts: Sequence[PlanArrays],
+    seed: int,
+    first_trial: int,
+    trials: int,
+    metrics: Sequence[TrialMetric] = (),
+) -> ChunkResult:
+    """Evaluate every plan on the draws of trials ``first_trial .. first_trial + trials``."""
+    pop = scenario.population
+    sample = _draw(scenario, seed, first_trial // BLOCK, trials)
+    scale = np.where(pop.target_incentive > 0, pop.target_incentive, pop.base_salary)
+    scale = np.where(scale > 0, scale, 1.0)
+    out = ChunkResult(
+        first_trial, [], [], [], [], [], [], [], [], [], [], sample.measure.sum(axis=0), trials
+    )
+    base_pay: F | None = None
+    for layout in layouts:
+        measure = layout.aggregate(sample.measure)
+        quota = layout.aggregate(sample.quota)
+        employed = layout.average(sample.employed)
+        inputs = KernelInputs(
+            measure=measure,
+            quota=quota,
+            employed=employed,
+            base_salary=pop.base_salary,
+            target_incentive=pop.target_incentive,
+            year=layout.year,
+            team=layout.team,
+        )
+        result = payout(layout.plan, inputs)
+        keep = layout.eligible
+        totals = {name: result.components[name][:, keep].sum(axis=(1, 2)) for name in COMPONENTS}
+        annual = np.where(keep, result.total.sum(axis=-1), 0.0)
+        variable = annual - np.where(keep, result.components["base"].sum(axis=-1), 0.0)
+        revenue = np.where(keep, measure.sum(axis=-1), 0.0)
+        q = np.where(keep, np.broadcast_to(quota, measure.shape).sum(axis=-1), 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            attainment = np.where(q > 0, revenue / np.where(q > 0, q, 1.0), np.nan)
+        row = {
+            **totals,
+            "total": annual.sum(axis=-1),
+            "variable": variable.sum(axis=-1),
+            "revenue": revenue.sum(axis=-1),
+            "at_quota": np.nanmean(np.where(keep, attainment >= 1, np.nan), axis=-1),
+        }
+        for metric in metrics:
+            row.update(metric(annual, attainment, sample.luck, keep))
+        out.per_trial.append(row)
+        cloud = max(0, min(trials, CLOUD_TRIALS - first_trial))
+        out.cloud.append((annual[:cloud], variable[:cloud], attainment[:cloud]))
+        out.pay_sum.append(annual.sum(axis=0))
+        out.pay_sq.append((annual**2).sum(axis=0))
+        out.attain_sum.append(np.nansum(attainment, axis=0))
+        out.pay_hist.append(_histogram(variable / scale, PAY_BINS))
+        if base_pay is None:
+            base_pay = annual
+        diff = annual - base_pay
+        out.diff_sum.append(diff.sum(axis=0))
+        out.diff_sq.append((diff**2).sum(axis=0))
+        out.gains.append((diff > 1e-9).sum(axis=0))
+        out.losses.append((diff < -1e-9).sum(axis=0))
+        out.diff_hist.append(_histogram(diff / scale, DIFF_BINS))
+    return out
+
+
+def _histogram(values: F, edges: F) -> NDArray[np.int64]:
+    """Per-rep counts of ``values`` (trials × reps) in ``edges`` (values outside go to the
+    first or last bin)."""
+    bins = len(edges) - 1
+    index = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, bins - 1)
+    reps = values.shape[1]
+    flat = index + bins * np.arange(reps)[None, :]
+    return np.bincount(flat.ravel(), minlength=bins * reps).reshape(reps, bins)
+
+
+# ------------------------------------------------------------------ the driver
+def _chunks(trials: int, chunk: int) -> list[tuple[int, int]]:
+    return [(start, min(chunk, trials - start)) for start in range(0, trials, chunk)]
+
+
+def default_chunk(population: Population) -> int:
+    """Trials per chunk keeping a chunk's arrays near :data:`MEMORY_BUDGET`."""
+    cells = max(population.quota.size, 1) * ARRAYS_PER_CELL * 8
+    return max(BLOCK, int(MEMORY_BUDGET // cells) // BLOCK * BLOCK)
+
+
+def _progress(items: Iterable[Any], total: int, show: bool) -> Iterable[Any]:
+    if not show:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, total=total, desc="simulating", unit="chunk")
+
+
+def simulate(
+    plans: Plan | Sequence[Plan],
+    scenario: Scenario | Dataset,
+    trials: int = 1000,
+    seed: int = 0,
+    *,
+    chunk_size: int | None = None,
+    executor: Executor | None = None,
+    progress: bool = False,
+    metrics: Sequence[TrialMetric] = (),
+    budget: float | None = None,
+) -> SimulationResult:
+    """Simulate ``plans`` on ``trials`` draws of ``scenario``.
+
+    Parameters
+    ----------
+    plans
+        One plan or several (compared on the same draws; the first is the baseline).
+    scenario
+        A :class:`~salesanalytics.simulation.scenario.Scenario`, or a dataset to fit a
+        :class:`~salesanalytics.simulation.history.HistoryScenario` from.
+    trials, seed
+        Number of trials and the seed (an int): the same seed gives the same trials at any
+        chunk size and on any executor.
+    chunk_size
+        Trials per chunk (rounded up to whole blocks of :data:`BLOCK`); default: what keeps
+        a chunk near 256 MiB.
+    executor
+        Run chunks on a ``dask.distributed.Client`` (or any executor with ``submit``).
+    progress
+        Show a progress bar (tqdm; notebook-aware).
+    metrics
+        Extra per-trial figures (see :mod:`salesanalytics.fairness`).
+    budget
+        A budget for total pay: the result reports the probability of exceeding it.
+
+    Returns
+    -------
+    SimulationResult
+
+    Examples
+    --------
+    >>> from salesanalytics import sample
+    >>> from salesanalytics.plans import Commission, Eligibility, Plan, Tier
+    >>> from salesanalytics.simulation import AttainmentScenario, Normal, Population
+    >>> pop = Population.from_dataset(sample.generate(600, seed=0))
+    >>> flat = Plan("flat", eligibility=Eligibility(roles=("AE",)),
+    ...             commission=Commission((Tier(0, float("inf"), 0.05),)))
+    >>> result = simulate(flat, AttainmentScenario(pop, Normal(1.0, 0.2)), trials=64, seed=1)
+    >>> result.per_trial.shape[0]
+    64
+    """
+    from .result import build_result
+
+    plan_list = (plans,) if isinstance(plans, Plan) else tuple(plans)
+    if not plan_list:
+        raise ValueError("give at least one plan")
+    names = [p.name for p in plan_list]
+    if len(set(names)) != len(names):
+        raise ValueError(f"plan names must differ to be compared: {names}")
+    if isinstance(trials, bool) or not isinstance(trials, int | np.integer) or trials < 1:
+        raise ValueError(f"trials must be a positive integer, got {trials!r}")
+    if isinstance(scenario, Dataset):
+        from .history import HistoryScenario
+
+        scenario = HistoryScenario.from_history(scenario)
+    if not isinstance(scenario, Scenario):
+        raise TypeError("scenario must be a Scenario or a Dataset")
+    population = scenario.population
+    layouts = [plan_arrays(p, population) for p in plan_list]
+    chunk = default_chunk(population) if chunk_size is None else int(chunk_size)
+    chunk = max(BLOCK, math.ceil(chunk / BLOCK) * BLOCK)
+    spans = _chunks(int(trials), chunk)
+    if executor is not None:
+        futures = [
+            executor.submit(run_chunk, scenario, layouts, seed, start, n, tuple(metrics))
+            for start, n in spans
+        ]
+        parts = [f.result() for f in _progress(futures, len(futures), progress)]
+    else:
+        parts = [
+            run_chunk(scenario, layouts, seed, start, n, metrics)
+            for start, n in _progress(spans, len(spans), progress)
+        ]
+    return build_result(plan_list, layouts, scenario, parts, int(trials), seed, budget)
