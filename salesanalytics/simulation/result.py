@@ -130,7 +130,8 @@ class SimulationResult:
             row["jensen_gap_share"] = row["jensen_gap"] / det["cost_at_average"]
             row["variable_at_100"] = det["variable_at_100"]
             row["target_incentive"] = det["target_incentive"]
-            row["pay_at_100_vs_target"] = det["variable_at_100"] / det["target_incentive"]
+            ti = det["target_incentive"]
+            row["pay_at_100_vs_target"] = det["variable_at_100"] / ti if ti > 0 else np.nan
             rows.append(row)
         return pd.DataFrame(rows).set_index("plan")
 
