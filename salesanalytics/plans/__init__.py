@@ -3,6 +3,7 @@
 from .backtest import Backtest, evaluate
 from .curve import PayoutCurve, payout_curve
 from .kernel import KernelInputs, Payouts, payout
+from .parse import plan_from_dict, plan_to_dict
 from .spec import (
     Band,
     Clawback,
@@ -42,4 +43,6 @@ __all__ = [
     "evaluate",
     "payout",
     "payout_curve",
+    "plan_from_dict",
+    "plan_to_dict",
 ]
