@@ -12,23 +12,27 @@ deals count as not (yet) won, and the share still open is reported beside them.
 :func:`compare_sources` tests whether sources differ (chi-square, Monte-Carlo exact when
 expected counts are small), compares every pair (Fisher exact, Benjamini–Hochberg FDR) and
 ranks sources by empirical-Bayes beta-binomial shrinkage; sources below ``min_n`` are flagged
-and never ranked. See ``docs/metrics-sources.md``.
+and never ranked (the statistics live in :mod:`.comparison`). See ``docs/metrics-sources.md``.
+
+Speed: rows are reduced to one integer group code each (:func:`.segments.dense`), counts
+are ``bincount``s, the lead → deal join is one ``factorize`` of both id columns, and the median
+cycles of all groups come from one sort (2 million deals and 6 million leads take about a
+second or two; ``bench/bench_sources.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import combinations
-from typing import Any, Literal
+from itertools import pairwise
+from typing import Literal
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, stats
+from numpy.typing import NDArray
 
+from .comparison import ComparisonResult, benjamini_hochberg, compare_rates, fit_beta_binomial
 from .dataset import Dataset
-from .segments import MISSING, PERIODS, Method, Shown, _column, check_interval, rates
-from .survival import kaplan_meier
+from .segments import MISSING, PERIODS, Method, Shown, _column, check_interval, dense, micros, rates
 
 __all__ = [
     "ComparisonResult",
@@ -49,6 +53,7 @@ RATES: dict[str, tuple[str, str]] = {  # rate -> (successes column, trials colum
 SOURCE = "lead_source"
 DAY_US = 86_400e6
 NAT = np.iinfo(np.int64).min  # a missing timestamp as an integer
+LEVEL = 1.0 - 0.5 + 1e-12  # the KM median is the first time with S(t) <= LEVEL (.survival)
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,24 +106,111 @@ def _keys(ds: Dataset, frame: pd.DataFrame, names: tuple[str, ...]) -> dict[str,
     return out
 
 
+def _totals(
+    ds: Dataset,
+    frame: pd.DataFrame,
+    names: tuple[str, ...],
+    columns: dict[str, NDArray[np.bool_] | NDArray[np.float64]],
+) -> tuple[pd.DataFrame, NDArray[np.int64]]:
+    """Per-group sums of ``columns`` (booleans count, floats add) with the group of each row.
+
+    Equal to ``pd.DataFrame({**_keys(ds, frame, names), **columns}).groupby(names,
+    observed=True).sum()`` (booleans summed as int64) and its ``ngroup()``, but the rows are
+    reduced to one integer code each and counted with ``bincount``; floats are summed by a
+    pandas groupby on that code, so they keep its compensated summation bit for bit. The
+    index comes from the same groupby run on one row per group.
+    """
+    combined = np.zeros(len(frame), dtype=np.int64)
+    levels = []
+    for name in names:
+        codes, labels = _column(ds, frame, name)
+        combined = combined * (len(labels) + 1) + np.where(codes < 0, len(labels), codes)
+        levels.append(pd.Index([*labels, MISSING], dtype="str"))
+    present, ids = dense(combined)
+    groups = len(present)
+    sums: dict[str, object] = {}
+    for name, level in zip(reversed(names), reversed(levels), strict=True):
+        sums[name] = pd.Categorical.from_codes(present % len(level), level)
+        present = present // len(level)
+    sums = {name: sums[name] for name in names}
+    floats = {c: v for c, v in columns.items() if v.dtype != bool}
+    key = pd.CategoricalIndex(pd.Categorical.from_codes(ids, pd.RangeIndex(groups)))  # no hashing
+    added = pd.DataFrame(floats, index=pd.RangeIndex(len(ids))).groupby(key, observed=True).sum()
+    for c, v in columns.items():
+        if v.dtype == bool:
+            sums[c] = np.bincount(ids[v], minlength=groups).astype(np.int64)
+        else:
+            sums[c] = added[c].to_numpy()
+    return pd.DataFrame(sums).groupby(list(names), observed=True).sum(), ids
+
+
+def _link(deal_ids: pd.Series, lead_deal_ids: pd.Series) -> NDArray[np.intp]:
+    """Row in ``deal_ids`` of each lead's deal (-1 if none): ``Index(deal_ids).get_indexer``.
+
+    For Arrow strings, one ``factorize`` of both columns together (an Arrow dictionary
+    encoding: one hash table, so equal ids get equal codes) replaces ``get_indexer``, which
+    hashes them as Python strings. Other dtypes, and duplicate or missing deal ids (pandas
+    raises, or matches missing to missing), go to pandas.
+    """
+    arrow = pd.arrays.ArrowStringArray
+    fast = isinstance(deal_ids.array, arrow) and isinstance(lead_deal_ids.array, arrow)
+    if fast and not deal_ids.hasnans:
+        valid = lead_deal_ids.notna().to_numpy()
+        both = pd.concat([deal_ids, lead_deal_ids[valid]], ignore_index=True)
+        codes, uniques = pd.factorize(both)
+        d_codes, l_codes = codes[: len(deal_ids)], codes[len(deal_ids) :]
+        if np.bincount(d_codes, minlength=len(uniques)).max() <= 1:
+            row = np.full(len(uniques), -1, dtype=np.intp)
+            row[d_codes] = np.arange(len(d_codes))
+            out = np.full(len(valid), -1, dtype=np.intp)
+            out[valid] = row[l_codes]
+            return out
+    return pd.Index(deal_ids).get_indexer(lead_deal_ids)
+
+
 def _median_cycles(
     ds: Dataset, deals: pd.DataFrame, ids: NDArray[np.int64], groups: int
 ) -> NDArray[np.float64]:
-    """Kaplan–Meier median days from creation to close per group; open deals censored at as-of."""
-    created = deals["created_at"].dt.as_unit("us").array.asi8
-    end = deals["closed_at"].dt.as_unit("us").array.asi8
+    """Kaplan–Meier median days from creation to close per group; open deals censored at as-of.
+
+    Equal to ``kaplan_meier(days[rows], event[rows]).median()[0]`` per group (the same
+    distinct times, numbers at risk and product, in the same order), from one sort of
+    group and one sort of (duration, event) packed into one integer within each group.
+    """
+    created, end = micros(deals["created_at"]), micros(deals["closed_at"])
     event = deals["outcome"].isin(["won", "lost"]).to_numpy(dtype=bool) & (end != NAT)
-    cut = pd.Timestamp(ds.as_of).as_unit("us").value if ds.as_of is not None else end.max()
-    days = (np.where(event, end, cut) - created) / DAY_US
+    # Timestamp.value is in nanoseconds whatever the unit: microseconds are value // 1000
+    cut = pd.Timestamp(ds.as_of).value // 1000 if ds.as_of is not None else end.max()
+    days = (np.where(event, end, cut) - created) / DAY_US + 0.0  # + 0.0: no -0.0
     ok = (days >= 0) & (created != NAT)
     out = np.full(groups, np.nan)
-    order = np.argsort(ids, kind="stable")
-    bounds = np.searchsorted(ids[order], np.arange(groups + 1))
-    for g in range(groups):
-        rows = order[bounds[g] : bounds[g + 1]]
-        rows = rows[ok[rows]]
-        if len(rows):
-            out[g] = kaplan_meier(days[rows], event[rows]).median()[0]
+    if not ok.any():
+        return out
+    # non-negative doubles sort like their bits: (time, event) packed as in .survival._table
+    key = (days[ok].view(np.uint64) << np.uint64(1)) | event[ok].astype(np.uint64)
+    g = ids[ok].astype(np.int16 if groups < 2**15 else np.int64)  # int16: radix sort
+    order = np.argsort(g, kind="stable")
+    g, key = g[order].astype(np.int64), key[order]
+    edges = np.searchsorted(g, np.arange(groups + 1))
+    for a, b in pairwise(edges):
+        key[a:b].sort()
+    e = (key & np.uint64(1)).astype(np.int64)
+    days = (key >> np.uint64(1)).view(np.float64)
+    starts = np.flatnonzero(np.r_[True, (g[1:] != g[:-1]) | (days[1:] != days[:-1])])
+    removed = np.diff(np.r_[starts, len(days)])
+    d = np.add.reduceat(e, starts).astype(np.float64)
+    first = np.flatnonzero(np.r_[True, g[starts][1:] != g[starts][:-1]])
+    before = np.cumsum(removed) - removed
+    size = np.add.reduceat(removed, first)
+    which = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(starts)]))
+    at_risk = (size[which] - (before - before[first][which])).astype(np.float64)
+    factor = 1.0 - d / at_risk
+    bounds = np.r_[first, len(starts)]
+    for i, group in enumerate(g[starts][first]):
+        s = np.cumprod(factor[bounds[i] : bounds[i + 1]])
+        hit = np.flatnonzero(s <= LEVEL)
+        if len(hit):
+            out[group] = days[starts[bounds[i] + hit[0]]]
     return out
 
 
@@ -173,37 +265,38 @@ def source_quality(
     has_deals = len(deals) > 0
     has_leads = ds.has("leads") and len(ds.leads) > 0
     parts = []
+    if has_deals:
+        won_d = deals["outcome"].eq("won").to_numpy(dtype=bool, na_value=False)
+        amount = deals["amount"].fillna(0.0).to_numpy(dtype=float)
     if has_leads:
         leads = ds.leads
-        link = pd.Index(deals["deal_id"]).get_indexer(leads["deal_id"]) if has_deals else None
         converted = leads["deal_id"].notna().to_numpy()
         if "converted_at" in leads.columns:
             converted = converted | leads["converted_at"].notna().to_numpy()
-        frame = pd.DataFrame(_keys(ds, leads, names))
-        frame["leads"], frame["converted"] = 1, converted.astype(np.int64)
-        if link is not None:
-            won = np.r_[deals["outcome"].eq("won").to_numpy(dtype=bool, na_value=False), False]
-            amount = np.r_[deals["amount"].fillna(0.0).to_numpy(dtype=float), 0.0]
-            frame["lead_won"] = won[link].astype(np.int64)
-            frame["lead_revenue"] = np.where(won[link], amount[link], 0.0)
+        columns: dict[str, NDArray[np.bool_] | NDArray[np.float64]] = {
+            "leads": np.ones(len(leads), dtype=bool),
+            "converted": converted,
+        }
+        if has_deals:
+            link = _link(deals["deal_id"], leads["deal_id"])
+            won = np.r_[won_d, False][link]
+            columns["lead_won"] = won
+            columns["lead_revenue"] = np.where(won, np.r_[amount, 0.0][link], 0.0)
         else:
             notes.append("no deals: lead→deal only")
-        parts.append(frame.groupby(list(names), observed=True).sum())
+        parts.append(_totals(ds, leads, names, columns)[0])
     else:
         notes.append("no leads table: lead-based columns are NaN")
     cycles = None
     if has_deals:
         outcome = deals["outcome"]
-        won_d = outcome.eq("won").to_numpy(dtype=bool, na_value=False)
-        frame = pd.DataFrame(_keys(ds, deals, names))
-        frame["deals"], frame["won"] = 1, won_d.astype(np.int64)
-        frame["open"] = outcome.eq("open").to_numpy(dtype=bool, na_value=False).astype(np.int64)
-        frame["won_revenue"] = np.where(
-            won_d, deals["amount"].fillna(0.0).to_numpy(dtype=float), 0.0
-        )
-        grouped = frame.groupby(list(names), observed=True)
-        agg = grouped.sum()
-        ids = np.asarray(grouped.ngroup(), dtype=np.int64)
+        columns = {
+            "deals": np.ones(len(deals), dtype=bool),
+            "won": won_d,
+            "open": outcome.eq("open").to_numpy(dtype=bool, na_value=False),
+            "won_revenue": np.where(won_d, amount, 0.0),
+        }
+        agg, ids = _totals(ds, deals, names, columns)
         cycles = pd.Series(_median_cycles(ds, deals, ids, len(agg)), index=agg.index)
         parts.append(agg)
     costed_table = ds.has("spend") and len(ds.spend) > 0 and by is None
@@ -251,104 +344,6 @@ def source_quality(
     return SourceQuality(table, dim, tuple(notes), method, confidence, min_n)
 
 
-# ------------------------------------------------------------------ comparison
-def benjamini_hochberg(p: ArrayLike) -> NDArray[np.float64]:
-    """Benjamini–Hochberg adjusted p-values (FDR q-values).
-
-    Examples
-    --------
-    >>> benjamini_hochberg([0.01, 0.04, 0.03]).round(3).tolist()
-    [0.03, 0.04, 0.04]
-    """
-    p = np.asarray(p, dtype=float)
-    m = len(p)
-    order = np.argsort(p)
-    scaled = p[order] * m / np.arange(1, m + 1)
-    q = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
-    out = np.empty(m)
-    out[order] = q
-    return out
-
-
-def fit_beta_binomial(k: ArrayLike, n: ArrayLike) -> tuple[float, float]:
-    """Maximum-likelihood Beta(α, β) prior of a beta-binomial fitted to counts ``k`` of ``n``.
-
-    Optimised on log-parameters from a method-of-moments start; with no overdispersion the
-    prior strength α + β grows to the bound (1e7): full pooling.
-
-    Examples
-    --------
-    >>> a, b = fit_beta_binomial([10, 20, 30, 15], [100, 100, 100, 100])
-    >>> round(a / (a + b), 2)
-    0.19
-    """
-    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
-    keep = n > 0
-    k, n = k[keep], n[keep]
-    if not len(n):
-        raise ValueError("need at least one source with n > 0")
-    p = np.clip(k.sum() / n.sum(), 1e-3, 1 - 1e-3)
-    var = np.var(k / n) if len(n) > 1 else 0.0
-    strength = np.clip(p * (1 - p) / var - 1, 1.0, 1e6) if var > 0 else 1e3
-    x0 = np.log([p * strength, (1 - p) * strength])
-
-    def nll(x: NDArray[np.float64]) -> float:
-        return -float(stats.betabinom.logpmf(k, n, np.exp(x[0]), np.exp(x[1])).sum())
-
-    bounds = [(-10.0, np.log(1e7))] * 2
-    fit = optimize.minimize(nll, x0, method="L-BFGS-B", bounds=bounds)
-    return float(np.exp(fit.x[0])), float(np.exp(fit.x[1]))
-
-
-def _chi2(table: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Pearson chi-square of k×2 tables stacked on the first axis (rows = sources)."""
-    rows, cols = table.sum(axis=-1, keepdims=True), table.sum(axis=-2, keepdims=True)
-    expected = rows * cols / table.sum(axis=(-2, -1), keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.nansum((table - expected) ** 2 / expected, axis=(-2, -1))
-
-
-@dataclass(frozen=True, eq=False)
-class ComparisonResult(Shown):
-    """Comparison of sources on one rate.
-
-    Attributes
-    ----------
-    table
-        Per source: ``k``, ``n``, ``rate``, ``posterior_mean``, ``credible_low``,
-        ``credible_high``, ``eligible`` (n ≥ ``min_n``) and ``rank`` (1 = best, NaN if not
-        eligible), sorted by rank.
-    pairs
-        Per pair: ``source_a``, ``source_b``, ``rate_a``, ``rate_b``, ``difference``,
-        ``p_value`` (Fisher exact), ``q_value`` (Benjamini–Hochberg).
-    statistic, p_value, test
-        Overall chi-square statistic and p-value; ``test`` says whether the p-value is
-        asymptotic or Monte-Carlo exact.
-    prior
-        Fitted Beta(α, β).
-    """
-
-    table: pd.DataFrame
-    pairs: pd.DataFrame
-    rate: str
-    statistic: float
-    p_value: float
-    test: str
-    prior: tuple[float, float]
-    min_n: int = 30
-    confidence: float = 0.95
-    view: str = "shrinkage"
-
-    @property
-    def caption(self) -> str:
-        """What the table shows."""
-        a, b = self.prior
-        return (
-            f"Sources compared on {self.rate}: {self.test} p = {self.p_value:.3g}; "
-            f"Beta({a:.3g}, {b:.3g}) prior, {self.confidence:.0%} credible intervals"
-        )
-
-
 def compare_sources(
     ds: Dataset,
     *,
@@ -392,49 +387,5 @@ def compare_sources(
     if quality[n_col].isna().all() or quality[k_col].isna().all():
         raise ValueError(f"{rate} needs the {n_col} table and its outcomes")
     counts = quality.loc[quality[n_col].fillna(0) > 0, [k_col, n_col]].astype(np.int64)
-    k, n = counts[k_col].to_numpy(), counts[n_col].to_numpy()
-    observed = np.c_[k, n - k].astype(float)
-    statistic = float(_chi2(observed))
-    expected = n[:, None] * np.array([k.sum(), (n - k).sum()]) / n.sum()
-    if len(n) < 2 or k.sum() in (0, n.sum()):
-        p_value, test = 1.0, "degenerate"
-    elif (expected < 5).any():
-        rng = np.random.default_rng(seed)
-        sims = rng.multivariate_hypergeometric(n, int(k.sum()), size=draws).astype(float)
-        stat = _chi2(np.stack([sims, n - sims], axis=-1))
-        p_value = float((1 + (stat >= statistic - 1e-9).sum()) / (draws + 1))
-        test = "Monte-Carlo exact chi-square"
-    else:
-        p_value = float(stats.chi2.sf(statistic, len(n) - 1))
-        test = "chi-square"
-    alpha, beta = fit_beta_binomial(k, n)
-    tail = (1 - confidence) / 2
-    table = pd.DataFrame({"k": k, "n": n, "rate": k / n}, index=counts.index)
-    table["posterior_mean"] = (k + alpha) / (n + alpha + beta)
-    table["credible_low"] = stats.beta.ppf(tail, k + alpha, n - k + beta)
-    table["credible_high"] = stats.beta.ppf(1 - tail, k + alpha, n - k + beta)
-    table["eligible"] = n >= min_n
-    score = table["posterior_mean"].where(table["eligible"])
-    table["rank"] = score.rank(ascending=False, method="min")
-    table = table.sort_values(
-        ["rank", "posterior_mean"], ascending=[True, False], na_position="last"
-    )
-    pairs: list[dict[str, Any]] = []
-    for i, j in combinations(range(len(n)), 2):
-        p = stats.fisher_exact([[k[i], n[i] - k[i]], [k[j], n[j] - k[j]]]).pvalue
-        a, b = counts.index[i], counts.index[j]
-        pairs.append(
-            {
-                "source_a": a,
-                "source_b": b,
-                "rate_a": k[i] / n[i],
-                "rate_b": k[j] / n[j],
-                "p_value": p,
-            }
-        )
-    frame = pd.DataFrame(pairs, columns=["source_a", "source_b", "rate_a", "rate_b", "p_value"])
-    frame.insert(4, "difference", frame["rate_a"] - frame["rate_b"])
-    frame["q_value"] = benjamini_hochberg(frame["p_value"].to_numpy()) if len(frame) else []
-    return ComparisonResult(
-        table, frame, rate, statistic, p_value, test, (alpha, beta), min_n, confidence
-    )
+    counts.columns = pd.Index(["k", "n"])
+    return compare_rates(counts, rate, min_n=min_n, seed=seed, draws=draws, confidence=confidence)

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 import salesanalytics as sa
-from salesanalytics import sample
+from salesanalytics import sample, sources
 from salesanalytics.dataset import Provenance
 from salesanalytics.sources import (
     benjamini_hochberg,
@@ -19,6 +19,7 @@ from salesanalytics.sources import (
     fit_beta_binomial,
     source_quality,
 )
+from salesanalytics.survival import kaplan_meier
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
 DAY = pd.Timedelta("1D")
@@ -89,6 +90,29 @@ def test_golden_table() -> None:
     assert (e["leads"], e["deals"], e["won_revenue"]) == (0, 1, 50)
     assert np.isnan(e["lead_to_deal"]) and np.isnan(e["cost"])
     assert t["small_n"].tolist() == [False, True, True]  # a: 4 leads, b: 2, existing: 1 deal
+
+
+def test_open_deals_censored_at_as_of() -> None:
+    """Closed after 10, 20 and 30 days; two deals open for 15 days at as-of. Kaplan–Meier:
+    S(10) = 4/5, the two censored at 15 leave 2 at risk, S(20) = 4/5 · 1/2 = 0.4: median 20.
+    (Censoring them later than 20 — e.g. a unit slip making as-of 1000 times later — keeps
+    them at risk at 20 and 30 and moves the median to 30.)"""
+    ends = [10, 20, 30]
+    deal = pd.DataFrame(
+        {
+            "deal_id": ["D1", "D2", "D3", "D4", "D5"],
+            "created_at": [T0] * 3 + [T0 + 25 * DAY] * 2,
+            "closed_at": [T0 + d * DAY for d in ends] + [pd.NaT] * 2,
+            "outcome": ["won", "lost", "won", "open", "open"],
+            "amount": [1.0] * 5,
+            "owner_id": ["r"] * 5,
+            "lead_source": ["a"] * 5,
+        }
+    )
+    ds = sa.Dataset(
+        {"deals": deal, "stage_events": EVENTS}, provenance=Provenance(as_of=T0 + 40 * DAY)
+    )
+    assert source_quality(ds).table.loc["a", "median_cycle_days"] == 20.0
 
 
 def test_deals_only_and_leads_only() -> None:
@@ -187,3 +211,132 @@ def test_recovers_planted_source_effects() -> None:
     cpl = source_quality(big()).table["cost_per_lead"].reindex(truth.index)
     assert cpl.idxmin() == truth["cost_per_lead"].idxmin()
     assert cpl.idxmax() == truth["cost_per_lead"].idxmax()
+
+
+# ------------------------------------------------------------------ fast paths = references
+def _ref_link(deal_ids: pd.Series, lead_deal_ids: pd.Series) -> np.ndarray:
+    return pd.Index(deal_ids).get_indexer(lead_deal_ids)
+
+
+def _ref_totals(
+    ds: sa.Dataset, frame: pd.DataFrame, names: tuple[str, ...], columns: dict[str, np.ndarray]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    data = pd.DataFrame(sources._keys(ds, frame, names))
+    for c, v in columns.items():
+        data[c] = v.astype(np.int64) if v.dtype == bool else v
+    grouped = data.groupby(list(names), observed=True)
+    return grouped.sum(), np.asarray(grouped.ngroup(), dtype=np.int64)
+
+
+def _ref_median_cycles(
+    ds: sa.Dataset, deals: pd.DataFrame, ids: np.ndarray, groups: int
+) -> np.ndarray:
+    """The per-group Kaplan–Meier loop the vectorised version replaced."""
+    created = deals["created_at"].dt.as_unit("us").array.asi8
+    end = deals["closed_at"].dt.as_unit("us").array.asi8
+    event = deals["outcome"].isin(["won", "lost"]).to_numpy(dtype=bool) & (end != sources.NAT)
+    cut = pd.Timestamp(ds.as_of).as_unit("us").value
+    days = (np.where(event, end, cut) - created) / sources.DAY_US
+    ok = (days >= 0) & (created != sources.NAT)
+    out = np.full(groups, np.nan)
+    for g in range(groups):
+        rows = np.flatnonzero((ids == g) & ok)
+        if len(rows):
+            out[g] = kaplan_meier(days[rows], event[rows]).median()[0]
+    return out
+
+
+def random_dataset(seed: int, n_deals: int = 600, n_leads: int = 1500) -> sa.Dataset:
+    """Deals and leads with missing sources, ties in cycle times (whole hours), duplicate-free
+    ids of varying length, leads pointing at unknown deals, and open deals."""
+    rng = np.random.default_rng(seed)
+    ids = [f"D{i}" + "x" * int(rng.integers(0, 12)) for i in range(n_deals)]
+    src = np.array(["a", "b", "c", "d", None], dtype=object)
+    created = T0 + pd.to_timedelta(rng.integers(0, 400, n_deals), unit="D")
+    outcome = rng.choice(["won", "lost", "open"], n_deals, p=[0.3, 0.4, 0.3])
+    hours = rng.integers(0, 24 * 90, n_deals)
+    closed = pd.Series(created + pd.to_timedelta(hours, unit="h")).where(outcome != "open")
+    deals = pd.DataFrame(
+        {
+            "deal_id": ids,
+            "created_at": created,
+            "closed_at": closed,
+            "outcome": outcome,
+            "amount": rng.lognormal(8, 1.5, n_deals).round(2),
+            "owner_id": rng.choice(["r1", "r2"], n_deals),
+            "lead_source": rng.choice(src, n_deals),
+            "region": rng.choice(["N", "S", None], n_deals),
+        }
+    )
+    pool = np.array([*ids, "nope", "D1x"], dtype=object)  # "D1x" may or may not exist
+    deal_of = np.where(rng.random(n_leads) < 0.4, rng.choice(pool, n_leads), None)
+    leads = pd.DataFrame(
+        {
+            "lead_id": [f"L{i}" for i in range(n_leads)],
+            "created_at": T0 + pd.to_timedelta(rng.integers(0, 400, n_leads), unit="D"),
+            "lead_source": rng.choice(src, n_leads),
+            "deal_id": deal_of,
+            "region": rng.choice(["N", "S", None], n_leads),
+        }
+    )
+    as_of = T0 + 500 * DAY
+    tables = {"deals": deals, "stage_events": EVENTS, "leads": leads}
+    return sa.Dataset(tables, provenance=Provenance(as_of=as_of))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_link_equals_get_indexer(seed: int) -> None:
+    ds = random_dataset(seed)
+    deals, leads = ds.deals, ds.leads
+    got = sources._link(deals["deal_id"], leads["deal_id"])
+    np.testing.assert_array_equal(got, _ref_link(deals["deal_id"], leads["deal_id"]))
+    assert (got >= 0).any() and (got == -1).any()
+    as_object = deals["deal_id"].astype(object)  # the pandas path
+    np.testing.assert_array_equal(sources._link(as_object, leads["deal_id"]), got)
+    twice = pd.concat([deals["deal_id"], deals["deal_id"].iloc[:1]], ignore_index=True)
+    with pytest.raises(pd.errors.InvalidIndexError):  # duplicate ids fail as in pandas
+        sources._link(twice, leads["deal_id"])
+
+
+@pytest.mark.parametrize(("seed", "by"), [(0, ()), (1, ("region",)), (2, ("created_month",))])
+def test_totals_equal_groupby(seed: int, by: tuple[str, ...]) -> None:
+    ds = random_dataset(seed)
+    deals = ds.deals
+    rng = np.random.default_rng(seed)
+    columns = {
+        "deals": np.ones(len(deals), dtype=bool),
+        "won": rng.random(len(deals)) < 0.3,
+        "won_revenue": rng.lognormal(8, 3, len(deals)),  # wide range: summation order shows
+    }
+    names = ("lead_source", *by)
+    got, ids = sources._totals(ds, deals, names, columns)
+    want, want_ids = _ref_totals(ds, deals, names, columns)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    np.testing.assert_array_equal(ids, want_ids)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_median_cycles_equal_per_group_kaplan_meier(seed: int) -> None:
+    ds = random_dataset(seed, n_deals=2000)
+    ids = np.random.default_rng(seed).integers(0, 7, len(ds.deals))
+    ids[ids == 5] = 6  # an empty group
+    got = sources._median_cycles(ds, ds.deals, ids, 8)
+    want = _ref_median_cycles(ds, ds.deals, ids, 8)
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(got[5]) and np.isfinite(got[:5]).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("kw", [{}, {"by": "region"}, {"period": "quarter"}])
+def test_source_quality_equals_reference(
+    seed: int, kw: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = random_dataset(seed)
+    fast = source_quality(ds, **kw)  # type: ignore[arg-type]
+    monkeypatch.setattr(sources, "_link", _ref_link)
+    monkeypatch.setattr(sources, "_totals", _ref_totals)
+    monkeypatch.setattr(sources, "_median_cycles", _ref_median_cycles)
+    slow = source_quality(ds, **kw)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(fast.table, slow.table, check_exact=True)
+    assert fast.notes == slow.notes
+    assert "(missing)" in fast.table.index.get_level_values("lead_source")

@@ -14,6 +14,7 @@ spread evenly over the periods of a plan year.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -318,6 +319,9 @@ class RateCard(_Replaceable):
             "give either values (by category) or bands (by number), and only one",
             "for a category column use values = {label = multiplier}; for margin use bands",
         )
+        labels = [label for label, _ in self.values]
+        dupes = sorted({v for v in labels if labels.count(v) > 1})
+        _check(not dupes, c, "values", f"labels repeat: {dupes}", "give each label once")
         for label, m in self.values:
             _non_negative(c, f"values.{label}", m)
         _non_negative(c, "default", self.default)
@@ -404,6 +408,23 @@ class Spiff(_Replaceable):
             "pays nothing",
             "give an amount per deal or a rate",
         )
+        dates = []
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    dates.append(dt.date.fromisoformat(str(value)[:10]))
+                except ValueError:
+                    raise PlanError(
+                        c, name, f"{value!r} is not a date", "write an ISO date such as 2025-01-31"
+                    ) from None
+        _check(
+            len(dates) < 2 or dates[0] < dates[1],
+            c,
+            "end",
+            "is not after start",
+            "make end (exclusive) later than start",
+        )
 
 
 @dataclass(frozen=True)
@@ -444,8 +465,9 @@ class Draw(_Replaceable):
 
     Recoverable: a shortfall is added to a balance recovered from later variable pay above
     the draw, at most ``recovery_share`` of the excess per period; the balance left at exit is
-    forgiven or reported as owed. Non-recoverable: a guarantee, nothing is recovered.
-    ``periods`` limits the draw to a rep's first N periods on the plan (0 = always).
+    forgiven or reported as owed. Non-recoverable: a guarantee whose shortfall is never
+    recovered (clawbacks beyond a period's pay are still carried and recovered).
+    ``periods`` limits the draw to a rep's first N plan periods after hire (0 = always).
     """
 
     amount: float
@@ -527,6 +549,13 @@ class Crediting(_Replaceable):
             "use 'splits' (it falls back to the owner) or 'owner', not both",
         )
         _non_negative("crediting", "overlay_share", self.overlay_share)
+        _check(
+            self.overlay_share <= 10,
+            "crediting",
+            "overlay_share",
+            f"{self.overlay_share} is absurd",
+            "give a fraction: 1.0 for full credit",
+        )
 
 
 @dataclass(frozen=True)
@@ -561,6 +590,9 @@ class QuotaRule(_Replaceable):
 @dataclass(frozen=True)
 class Plan(_Replaceable):
     """A commission plan (immutable). See ``docs/plans.md`` for each component.
+
+    ``base_salary`` and ``target_incentive`` (annual) override every rep's values; ``None``
+    takes each rep's own from the ``reps`` table.
 
     Examples
     --------

@@ -11,6 +11,8 @@ from .pipeline import pipeline_area_figure, waterfall_figure
 from .plans import payout_components_figure, payout_curve_figure, statement_table_figure
 from .scoring import score_calibration_figure
 from .segments import conversion_heatmap
+from .sop import response_curve_figure
+from .sources import source_bubble_figure, source_ranking_figure, source_trend_figure
 from .timing import sales_cycle_figure, time_in_stage_figure
 
 __all__ = [
@@ -20,8 +22,12 @@ __all__ = [
     "payout_components_figure",
     "payout_curve_figure",
     "pipeline_area_figure",
+    "response_curve_figure",
     "sales_cycle_figure",
     "score_calibration_figure",
+    "source_bubble_figure",
+    "source_ranking_figure",
+    "source_trend_figure",
     "statement_table_figure",
     "time_in_stage_figure",
     "transition_sankey",
