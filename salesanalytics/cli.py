@@ -253,6 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=_cmd_sample)
+
+    from .cli_plans import add_plan_commands
+    from .cli_sources import add_sources_command
+
+    add_sources_command(sub, _add_load_options, _load)
+    add_plan_commands(sub, _add_load_options, _load)
     return parser
 
 
