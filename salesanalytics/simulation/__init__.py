@@ -5,7 +5,7 @@
 ``docs/simulation.md``.
 """
 
-from .engine import BLOCK, simulate
+from .engine import BLOCK, TrialMetric, TrialView, simulate
 from .result import SimulationResult
 from .scenario import (
     Adjusted,
@@ -31,5 +31,7 @@ __all__ = [
     "Sample",
     "Scenario",
     "SimulationResult",
+    "TrialMetric",
+    "TrialView",
     "simulate",
 ]

@@ -33,7 +33,15 @@ from .scenario import Population, Sample, Scenario
 if TYPE_CHECKING:
     from .result import SimulationResult
 
-__all__ = ["BLOCK", "PlanArrays", "TrialMetric", "plan_arrays", "run_chunk", "simulate"]
+__all__ = [
+    "BLOCK",
+    "PlanArrays",
+    "TrialMetric",
+    "TrialView",
+    "plan_arrays",
+    "run_chunk",
+    "simulate",
+]
 
 F = NDArray[np.float64]
 BLOCK = 32
@@ -50,12 +58,41 @@ ARRAYS_PER_CELL = 48
 """Rough count of float64 arrays of shape (trials, reps, periods) alive in a chunk."""
 
 
-class TrialMetric(Protocol):
-    """Extra per-trial figures from each plan's annual pay and attainment (fairness)."""
+@dataclass(frozen=True, eq=False)
+class TrialView:
+    """What a per-trial metric sees of one plan on one chunk of trials.
 
-    def __call__(
-        self, pay: F, attainment: F, luck: F, eligible: NDArray[np.bool_]
-    ) -> dict[str, F]: ...
+    Attributes
+    ----------
+    plan
+        The plan.
+    reps
+        The population's reps (attributes such as ``team``, ``region``, ``hire_date``).
+    eligible
+        ``(R,)`` reps on the plan (the others have zero pay and NaN attainment).
+    pay, attainment
+        ``(T, R, P)`` total pay and attainment (year to date under ``ytd``) per plan period.
+    annual_pay, annual_attainment
+        ``(T, R)`` pay over the year and measure ÷ quota over the year.
+    luck
+        ``(T, R)`` log-multiplier of each rep's year that is luck (see
+        :class:`~salesanalytics.simulation.scenario.Sample`).
+    """
+
+    plan: Plan
+    reps: pd.DataFrame
+    eligible: NDArray[np.bool_]
+    pay: F
+    attainment: F
+    annual_pay: F
+    annual_attainment: F
+    luck: F
+
+
+class TrialMetric(Protocol):
+    """Extra per-trial figures of a plan (fairness): ``{name: (T,) array}``."""
+
+    def __call__(self, view: TrialView) -> dict[str, F]: ...
 
 
 class Executor(Protocol):
@@ -216,8 +253,19 @@ def run_chunk(
             "revenue": revenue.sum(axis=-1),
             "at_quota": np.nanmean(np.where(keep, attainment >= 1, np.nan), axis=-1),
         }
-        for metric in metrics:
-            row.update(metric(annual, attainment, sample.luck, keep))
+        if metrics:
+            view = TrialView(
+                layout.plan,
+                pop.reps,
+                keep,
+                result.total,
+                result.attainment,
+                annual,
+                attainment,
+                sample.luck,
+            )
+            for metric in metrics:
+                row.update(metric(view))
         out.per_trial.append(row)
         cloud = max(0, min(trials, CLOUD_TRIALS - first_trial))
         out.cloud.append((annual[:cloud], variable[:cloud], attainment[:cloud]))
