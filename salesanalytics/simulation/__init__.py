@@ -5,7 +5,9 @@
 ``docs/simulation.md``.
 """
 
+from .calibrate import Calibration, calibrate, frontier
 from .engine import BLOCK, TrialMetric, TrialView, simulate
+from .history import HistoryScenario
 from .result import SimulationResult
 from .scenario import (
     Adjusted,
@@ -24,7 +26,9 @@ __all__ = [
     "Adjusted",
     "AttainmentScenario",
     "Beta",
+    "Calibration",
     "Empirical",
+    "HistoryScenario",
     "LogNormal",
     "Normal",
     "Population",
@@ -33,5 +37,7 @@ __all__ = [
     "SimulationResult",
     "TrialMetric",
     "TrialView",
+    "calibrate",
+    "frontier",
     "simulate",
 ]
