@@ -70,6 +70,8 @@ def _table_text(frame: pd.DataFrame) -> str:
 def _validate_text(ds: Dataset, max_problems: int) -> str:
     q = ds.quality
     out = [f"salesanalytics {__version__}: data quality"]
+    if ds.provenance.detected:
+        out.append(f"Detected: {ds.provenance.detected}")
     out += [f"  {n}" for n in q.notes]
     out += ["", _table_text(q.counts), ""]
     codes = q.by_code()
@@ -89,8 +91,31 @@ def _validate_text(ds: Dataset, max_problems: int) -> str:
     return "\n".join(out)
 
 
+def _suggest(args: argparse.Namespace) -> int:
+    from .io.adapters.suggest import suggest_mapping, write_new_text
+
+    text = suggest_mapping(args.path, format=args.format)
+    out = write_new_text(text, args.mapping_out, inputs=args.path)
+    print(
+        f"wrote a starting mapping to {out}; edit it, then run: salesanalytics validate "
+        f"--mapping {out} {' '.join(str(p) for p in args.path)}"
+    )
+    return EXIT_OK
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
-    ds = _load(args)
+    from .io import load
+
+    if args.suggest_mapping:
+        return _suggest(args)
+    ds = load(
+        args.path,
+        mapping=args.mapping,
+        strict=args.strict,
+        timezone=args.timezone,
+        dayfirst=args.dayfirst,
+        format=args.format,
+    )
     if ds.deals.empty:
         raise DataError(
             "no usable deals: every deal row was rejected (run without --strict to see why)"
@@ -102,6 +127,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             "usable": True,
             "as_of": ds.as_of.isoformat() if ds.as_of is not None else None,
             "fidelity": ds.provenance.fidelity,
+            "detected": ds.provenance.detected,
             "timezone": ds.provenance.timezone,
             "sources": [s.__dict__ for s in ds.provenance.sources],
             **ds.quality.to_dict(max_problems=args.max_problems),
@@ -211,6 +237,24 @@ def build_parser() -> argparse.ArgumentParser:
         default=50,
         metavar="N",
         help="problems listed in the output (default 50; counts are always complete)",
+    )
+    p.add_argument(
+        "--format",
+        choices=["auto", "salesforce", "hubspot", "pipedrive", "zoho", "chinese", "generic"],
+        default="auto",
+        help="CRM the export comes from (default auto: detected, and printed with the reason)",
+    )
+    p.add_argument(
+        "--suggest-mapping",
+        action="store_true",
+        help="write a starting mapping file from the headers instead of validating",
+    )
+    p.add_argument(
+        "--mapping-out",
+        metavar="FILE",
+        default="salesanalytics-mapping.toml",
+        help="where --suggest-mapping writes (default salesanalytics-mapping.toml; "
+        "an existing file is never replaced)",
     )
     p.set_defaults(func=_cmd_validate)
 

@@ -63,6 +63,9 @@ class Provenance:
     fidelity
         ``full_history`` (every stage entry), ``latest_per_stage`` (last entry per stage,
         as HubSpot's "date entered" columns) or ``current_state`` (no history).
+    detected
+        The export format the loader used and why (``"salesforce (3 sign(s): ...)"``);
+        empty for datasets not made by the loader.
     """
 
     sources: tuple[SourceFile, ...] = ()
@@ -70,6 +73,7 @@ class Provenance:
     as_of: pd.Timestamp | None = None
     fidelity: Fidelity = "full_history"
     generator: str | None = None
+    detected: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -186,6 +190,31 @@ class Dataset:
     def as_of(self) -> pd.Timestamp | None:
         """The moment the data describe (open deals are censored here)."""
         return self.provenance.as_of
+
+    def require_history(self, what: str) -> None:
+        """Raise ``ValueError`` when ``what`` needs stage history this dataset lacks.
+
+        A current-state export (``fidelity="current_state"``) records only each deal's
+        present stage, so times in stage and transitions cannot be computed from it.
+
+        Examples
+        --------
+        >>> from salesanalytics import sample
+        >>> ds = sample.generate(50, seed=1)
+        >>> ds.require_history("time in stage") is None
+        True
+        >>> flat = ds.replace(provenance=Provenance(fidelity="current_state"))
+        >>> flat.require_history("time in stage")
+        Traceback (most recent call last):
+        ...
+        ValueError: time in stage needs stage history; this dataset is a current-state export ...
+        """
+        if self.provenance.fidelity == "current_state":
+            raise ValueError(
+                f"{what} needs stage history; this dataset is a current-state export "
+                "(fidelity='current_state'), which records only each deal's present stage "
+                "and no stage entry times. Export the stage history too (see docs/exports.md)."
+            )
 
     # ------------------------------------------------------------------ change
     def replace(self, **changes: Any) -> Dataset:

@@ -164,12 +164,8 @@ def time_in_stage(
     >>> bool((res.table["censored"] <= res.table["n"]).all())
     True
     """
+    dataset.require_history("time in stage")
     fidelity = dataset.provenance.fidelity
-    if fidelity == "current_state":
-        raise ValueError(
-            "time in stage cannot be computed from a current-state export "
-            "(fidelity='current_state'): it records no stage entry times"
-        )
     caveats = (LATEST_CAVEAT,) if fidelity == "latest_per_stage" else ()
     unknown = set(measures) - set(MEASURES)
     if unknown:

@@ -204,11 +204,7 @@ def transition_matrix(
     >>> sorted(res.table["kind"].unique())[:3]
     ['forward', 'loss', 'regression']
     """
-    if dataset.provenance.fidelity == "current_state":
-        raise ValueError(
-            "transition_matrix needs stage history; this dataset is a current-state export "
-            "(fidelity='current_state'), which records only each deal's present stage"
-        )
+    dataset.require_history("transition_matrix")
     rng = np.random.default_rng(seed)
     h = _history(dataset)
     deals = dataset.deals

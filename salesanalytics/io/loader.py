@@ -1,8 +1,11 @@
 """``load(path)``: read exports into a validated :class:`~salesanalytics.Dataset`.
 
-The pipeline, for each file: read it as text (:mod:`.readers`), decide which table it holds
-(:mod:`.tables`), map and parse its columns (:mod:`.canonical`); then, across files, run
-the checks that need several rows or tables (:mod:`.validate`). Input files are only read.
+The pipeline: read every file as text (:mod:`.readers`); recognise the CRM and let its
+adapter say which table each file holds, give its header mapping and reshape what a mapping
+cannot express (:mod:`.adapters`; the user's mapping is layered on top and wins); decide
+the remaining tables (:mod:`.tables`), map and parse the columns (:mod:`.canonical`); then,
+across files, run the checks that need several rows or tables (:mod:`.validate`). Input
+files are only read.
 """
 
 from __future__ import annotations
@@ -20,8 +23,11 @@ from ..quality import DataError, QualityLog
 from ..schema import TABLES, conform, empty_table
 from ..stages import StageModel
 from . import readers
+from .adapters import ADAPTERS, Part, detect_format
+from .adapters.generic import deal_like
 from .canonical import FILE, LINE, ParseOptions, parse_table
 from .mapping import ColumnMapping
+from .records import RawTable
 from .tables import identify_table
 from .validate import validate_tables
 
@@ -68,6 +74,44 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _read_all(files: list[Path], encoding: str | None) -> tuple[list[RawTable], dict[str, str]]:
+    raws: list[RawTable] = []
+    shas: dict[str, str] = {}
+    for file in files:
+        try:
+            raws += readers.read_table(file, encoding=encoding)
+        except (ValueError, UnicodeError, OSError) as exc:
+            raise DataError(f"{file}: cannot read: {exc}") from exc
+        shas[str(file)] = _sha256(file)
+    return raws, shas
+
+
+def _identify(part: Part, cmap: ColumnMapping) -> tuple[str | None, str]:
+    """The table of one part: the user's [files], the adapter's choice, name or columns."""
+    raw = part.raw
+    if part.derived and part.table is not None:
+        return part.table, part.reason
+    name = raw.sheet or Path(raw.source).name
+    explicit = cmap.table_for_file(name) or (
+        cmap.table_for_file(Path(raw.source).name) if raw.sheet else None
+    )
+    if explicit:
+        return explicit, "listed under [files] in the mapping"
+    if part.table is not None:
+        return part.table, part.reason
+    headers = [str(h) for h in raw.frame.columns]
+    table, reason = identify_table(name, headers, cmap)
+    if table is None and raw.sheet:
+        table, reason = identify_table(Path(raw.source).name, headers, cmap)
+    if reason.startswith("file name") or table is None:
+        if table is None and deal_like(cmap.resolve_headers("deals", headers)):
+            return "deals", "columns deal_id, stage (outcome from the stage)"
+        return table, reason
+    if table != "deals" and deal_like(cmap.resolve_headers("deals", headers)):
+        return "deals", "columns deal_id, stage (outcome from the stage)"
+    return table, reason
+
+
 def load(
     path: PathArg | Iterable[PathArg],
     *,
@@ -78,6 +122,7 @@ def load(
     dayfirst: bool | None = None,
     encoding: str | None = None,
     as_of: str | pd.Timestamp | None = None,
+    format: str = "auto",
 ) -> Dataset:
     """Load CRM exports (CSV/TSV, XLSX, Parquet) into a validated :class:`Dataset`.
 
@@ -103,6 +148,11 @@ def load(
         Force a text encoding (default: detected per file).
     as_of
         The moment the export describes (default: its latest timestamp).
+    format
+        The CRM the files come from: ``"salesforce"``, ``"hubspot"``, ``"pipedrive"``,
+        ``"zoho"``, ``"chinese"``, ``"generic"``, or ``"auto"`` (default) to detect it from
+        the headers and file names (``dataset.provenance.detected`` says what and why; see
+        ``docs/exports.md``). The mapping is layered over the adapter's and wins.
 
     Returns
     -------
@@ -113,7 +163,8 @@ def load(
     ------
     DataError
         Missing file, no deals table, a required column that nothing maps to, unreadable
-        encoding, or (``strict=True``) any rejected row.
+        encoding, an export whose CRM cannot be told (pass ``format=``), or
+        (``strict=True``) any rejected row.
 
     Examples
     --------
@@ -123,7 +174,13 @@ def load(
     (True, 0)
     """
     files = find_files(path)
-    cmap = ColumnMapping.coerce(mapping)
+    user_map = ColumnMapping.coerce(mapping)
+    log = QualityLog()
+    raws, shas = _read_all(files, encoding or user_map.options.get("encoding"))
+    detection = detect_format(raws, format)
+    prepared = ADAPTERS[detection.format].prepare(raws)
+    log.note(f"detected {detection}")
+    cmap = user_map.over(prepared.mapping)
     opts = cmap.options
     options = ParseOptions(
         timezone=timezone or opts.get("timezone", "UTC"),
@@ -131,37 +188,26 @@ def load(
         currency=opts.get("currency"),
     )
     model = cmap.stage_model(stages)
-    log = QualityLog()
+    for note in prepared.notes:
+        log.note(note)
     parsed: dict[str, list[pd.DataFrame]] = {}
-    sources: list[SourceFile] = []
-    for file in files:
-        try:
-            raws = readers.read_table(file, encoding=encoding or opts.get("encoding"))
-        except (ValueError, UnicodeError, OSError) as exc:
-            raise DataError(f"{file}: cannot read: {exc}") from exc
-        sha = _sha256(file)
-        for raw in raws:
-            headers = [str(h) for h in raw.frame.columns]
-            table, reason = identify_table(raw.sheet or file.name, headers, cmap)
-            if table is None and raw.sheet:
-                table, reason = identify_table(file.name, headers, cmap)
-            if table is None:
-                log.note(f"{raw.source}: ignored: {reason}")
-                continue
-            log.note(f"{raw.source}: read as {table} ({reason}; encoding {raw.encoding or 'n/a'})")
-            if raw.dropped_footer:
-                log.note(f"{raw.source}: {raw.dropped_footer} report footer line(s) skipped")
-            parsed.setdefault(table, []).append(parse_table(raw, table, cmap, model, options, log))
-            sources.append(
-                SourceFile(
-                    str(file),
-                    sha,
-                    table,
-                    len(raw.frame) + len(raw.bad_rows),
-                    raw.encoding,
-                    raw.sheet or "",
-                )
-            )
+    sources: dict[tuple[str, str, str], SourceFile] = {}
+    for part in prepared.parts:
+        raw = part.raw
+        table, reason = _identify(part, cmap)
+        if table is None:
+            log.note(f"{raw.source}: ignored: {reason}")
+            continue
+        log.note(f"{raw.source}: read as {table} ({reason}; encoding {raw.encoding or 'n/a'})")
+        if raw.dropped_footer:
+            log.note(f"{raw.source}: {raw.dropped_footer} report footer line(s) skipped")
+        parsed.setdefault(table, []).append(parse_table(raw, table, cmap, model, options, log))
+        path = part.origin or raw.source
+        key = (path, table, raw.sheet or part.reason)
+        rows = len(raw.frame) + len(raw.bad_rows)
+        if key in sources:
+            rows += sources[key].rows
+        sources[key] = SourceFile(path, shas[path], table, rows, raw.encoding, key[2])
     if "deals" not in parsed:
         notes = "; ".join(log.freeze().notes) or "no files"
         raise DataError(f"no deals table found in {path}: {notes}")
@@ -169,7 +215,7 @@ def load(
         name: conform(TABLES[name], pd.concat(frames, ignore_index=True))
         for name, frames in parsed.items()
     }
-    fidelity = "full_history"
+    fidelity = prepared.fidelity or "full_history"
     if "stage_events" not in tables:
         fidelity = "current_state"
         log.note(
@@ -187,5 +233,7 @@ def load(
     report = log.freeze()
     if strict:
         report.raise_if_rejected()
-    provenance = Provenance(tuple(sources), options.timezone, stamp, fidelity)  # type: ignore[arg-type]
+    provenance = Provenance(
+        tuple(sources.values()), options.timezone, stamp, fidelity, detected=str(detection)
+    )
     return Dataset(loaded, stages=model, quality=report, provenance=provenance)

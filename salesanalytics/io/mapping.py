@@ -50,7 +50,7 @@ from ..quality import DataError
 from ..schema import TABLES
 from ..stages import StageModel, label_key
 
-__all__ = ["ColumnMapping", "header_key"]
+__all__ = ["ColumnMapping", "header_key", "thaw"]
 
 _SECTIONS = {"options", "files", "columns", "tables", "stages"}
 _OPTIONS = {"timezone", "dayfirst", "encoding", "currency", "as_of"}
@@ -66,6 +66,17 @@ def header_key(header: str) -> str:
     ('dealid', 'dealid', '商机编号')
     """
     return label_key(header)
+
+
+def thaw(d: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain, mutable deep copy of a (frozen) mapping.
+
+    Examples
+    --------
+    >>> thaw(ColumnMapping.from_dict({"columns": {"Id": "deal_id"}}).columns)
+    {'Id': 'deal_id'}
+    """
+    return {k: thaw(v) if isinstance(v, Mapping) else v for k, v in d.items()}
 
 
 def _freeze(d: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -261,3 +272,75 @@ class ColumnMapping:
         if base is not None and "order" not in self.stages:
             model = base.with_aliases(model.aliases)
         return model
+
+    # ------------------------------------------------------------------ layering
+    def to_dict(self) -> dict[str, Any]:
+        """The mapping as a plain dict (the TOML structure), without empty sections."""
+        parts = {
+            "options": self.options,
+            "files": self.files,
+            "columns": self.columns,
+            "tables": self.tables,
+            "stages": self.stages,
+        }
+        return {k: thaw(v) for k, v in parts.items() if v}
+
+    def over(self, base: Mapping[str, Any], origin: str = "<adapter>") -> ColumnMapping:
+        """This mapping layered over ``base`` (a mapping dict): where they differ, this wins.
+
+        A header this mapping maps anywhere, or a column it fills in a table, is taken out
+        of ``base`` first, so the two never map two headers onto one column. Stage aliases
+        add up unless this mapping gives its own stage ``order``.
+
+        Examples
+        --------
+        >>> user = ColumnMapping.from_dict({"columns": {"Owner": "owner_id"}})
+        >>> base = {"tables": {"deals": {"columns": {"Owner": "region", "Rep": "owner_id"}}}}
+        >>> thaw(user.over(base).tables)
+        {'deals': {'columns': {}}}
+        >>> user.over(base).columns["Owner"]
+        'owner_id'
+        """
+        mine = self.to_dict()
+        out: dict[str, Any] = {k: thaw(v) for k, v in base.items()}
+        claimed_headers = {header_key(h) for h in self.columns}
+        for sub in self.tables.values():
+            claimed_headers |= {header_key(h) for h in sub.get("columns", {})}
+        shared_targets = set(self.columns.values())
+
+        def keep(table: str | None, header: str, target: str) -> bool:
+            if header_key(header) in claimed_headers or target in shared_targets:
+                return False
+            if table is None:
+                return True
+            return target not in set(self.tables.get(table, {}).get("columns", {}).values())
+
+        out["columns"] = {
+            h: t for h, t in out.get("columns", {}).items() if keep(None, h, t)
+        } | dict(mine.get("columns", {}))
+        tables: dict[str, Any] = out.get("tables", {})
+        for table, sub in tables.items():
+            sub["columns"] = {h: t for h, t in sub.get("columns", {}).items() if keep(table, h, t)}
+        for table, sub in mine.get("tables", {}).items():
+            into = tables.setdefault(table, {})
+            for key, part in sub.items():
+                if key == "values":
+                    values = into.setdefault("values", {})
+                    for col, m in part.items():
+                        values[col] = {**values.get(col, {}), **m}
+                else:
+                    into[key] = {**into.get(key, {}), **part}
+        out["tables"] = tables
+        out["options"] = {**out.get("options", {}), **mine.get("options", {})}
+        files = dict(mine.get("files", {}))
+        out["files"] = files | {k: v for k, v in out.get("files", {}).items() if k not in files}
+        stages = mine.get("stages", {})
+        if "order" in stages or not out.get("stages"):
+            out["stages"] = stages
+        else:
+            base_stages = out["stages"]
+            aliases = {**base_stages.get("aliases", {}), **stages.get("aliases", {})}
+            out["stages"] = {**base_stages, **stages, "aliases": aliases}
+        return ColumnMapping.from_dict(
+            {k: v for k, v in out.items() if v}, origin=self.origin if mine else origin
+        )
