@@ -43,6 +43,7 @@ def _cmd_plan_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_payouts(args: argparse.Namespace, load: Callable[[argparse.Namespace], Any]) -> int:
+    from .fairness import fairness
     from .io.write import neutralise
     from .plans import PlanError, evaluate
 
@@ -54,6 +55,7 @@ def _cmd_payouts(args: argparse.Namespace, load: Callable[[argparse.Namespace], 
     try:
         bt = evaluate(plan, ds, start=args.start, end=args.end, splits=splits)
         statements = bt.statements
+        fair = fairness(bt).table
     except PlanError as exc:
         raise DataError(str(exc)) from None
     table = statements.lines if args.lines else bt.table
@@ -69,6 +71,7 @@ def _cmd_payouts(args: argparse.Namespace, load: Callable[[argparse.Namespace], 
             "currency": plan.currency,
             "notes": list(bt.notes),
             "by_rep": json.loads(by_rep.to_json(orient="records")),
+            "fairness": json.loads(fair.to_json(orient="records")),
             "rows": json.loads(table.to_json(orient="records", date_format="iso")),
         }
         print(json.dumps(payload, indent=2, ensure_ascii=False))
@@ -83,6 +86,12 @@ def _cmd_payouts(args: argparse.Namespace, load: Callable[[argparse.Namespace], 
         print(f"  note: {note}")
     shown = bt.by_rep()[["quota", "measure", "attainment", "base", "variable", "total"]]
     print(shown.to_string(float_format=lambda v: f"{v:,.2f}"))
+    print("\nFairness (bootstrap over reps, 90% interval):")
+    print(
+        fair.set_index("metric")[["estimate", "low", "high"]].to_string(
+            float_format=lambda v: f"{v:,.3f}"
+        )
+    )
     count = len(statements.totals)
     total = f"{statements.total:,.2f} {plan.currency}".rstrip()
     print(f"\nPlan total (sum of {count:,} statements): {total}")
@@ -109,6 +118,10 @@ def add_plan_commands(
     )
     c.add_argument("files", nargs="+", type=Path, metavar="FILE", help="plan TOML file(s)")
     c.set_defaults(func=_cmd_plan_check)
+
+    from .cli_scan import add_scan_command
+
+    add_scan_command(plan_sub, load)
 
     p = sub.add_parser(
         "payouts",

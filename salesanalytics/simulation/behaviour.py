@@ -193,6 +193,12 @@ def _year_ends(plan: Plan, periods: int, year: NDArray[np.int64] | None) -> NDAr
     return np.r_[yr[1:] != yr[:-1], True]
 
 
+def _fractions(response: object, *names: str) -> None:
+    for name in names:
+        if not 0 <= getattr(response, name) <= 1:
+            raise ValueError(f"{name} must be in [0, 1]")
+
+
 # ------------------------------------------------------------------ responses
 class _Base:
     """``apply`` for the responses below (each defines ``_respond``)."""
@@ -303,9 +309,7 @@ class TimingGames(_Base):
     source: str = LARKIN
 
     def __post_init__(self) -> None:
-        for name in ("share", "discount"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must be in [0, 1]")
+        _fractions(self, *("share", "discount"))
 
     def _respond(
         self, plan: Plan, measure: F, quota: F, ti: F | None, year: NDArray[np.int64] | None
@@ -360,9 +364,7 @@ class CapSlowdown(_Base):
     source: str = MISRA_NAIR
 
     def __post_init__(self) -> None:
-        for name in ("share", "deferred"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must be in [0, 1]")
+        _fractions(self, *("share", "deferred"))
 
     def _respond(
         self, plan: Plan, measure: F, quota: F, ti: F | None, year: NDArray[np.int64] | None

@@ -15,9 +15,11 @@ dozen ``(chunk trials × reps × periods)`` arrays, whatever the number of trial
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -28,6 +30,7 @@ from ..dataset import Dataset
 from ..plans.credit import plan_calendar
 from ..plans.kernel import COMPONENTS, KernelInputs, payout
 from ..plans.spec import Plan
+from .behaviour import Response, apply_responses
 from .scenario import Population, Sample, Scenario
 
 if TYPE_CHECKING:
@@ -77,6 +80,9 @@ class TrialView:
     luck
         ``(T, R)`` log-multiplier of each rep's year that is luck (see
         :class:`~salesanalytics.simulation.scenario.Sample`).
+    base, employed
+        ``(T, R, P)`` base salary paid and employed share per plan period (leavers drawn by
+        the scenario have 0).
     """
 
     plan: Plan
@@ -87,6 +93,8 @@ class TrialView:
     annual_pay: F
     annual_attainment: F
     luck: F
+    base: F | None = None
+    employed: F | None = None
 
 
 class TrialMetric(Protocol):
@@ -157,23 +165,39 @@ def plan_arrays(plan: Plan, population: Population) -> PlanArrays:
 
 # ------------------------------------------------------------------ one chunk
 @dataclass(eq=False)
+class PlanChunk:
+    """One plan's contribution from one chunk: per-trial rows, per-rep sums, extremes and
+    histograms (variable pay and the difference to the baseline, in units of the rep's pay
+    scale), and the first trials' per-rep points."""
+
+    per_trial: dict[str, F]
+    pay_sum: F
+    pay_sq: F
+    attain_sum: F
+    variable_min: F
+    variable_max: F
+    pay_hist: NDArray[np.int32]
+    diff_sum: F
+    diff_sq: F
+    diff_min: F
+    diff_max: F
+    gains: NDArray[np.int64]
+    losses: NDArray[np.int64]
+    diff_hist: NDArray[np.int32]
+    cloud: tuple[F, F, F]
+
+
+@dataclass(eq=False)
 class ChunkResult:
-    """What one chunk contributes: per-trial rows and per-rep running sums."""
+    """What one chunk contributes, per plan, and the sums over its trials of the measure,
+    quota and employment drawn (for the cost at average attainment)."""
 
     first_trial: int
-    per_trial: list[dict[str, F]]
-    pay_sum: list[F]
-    pay_sq: list[F]
-    pay_hist: list[NDArray[np.int64]]
-    attain_sum: list[F]
-    diff_sum: list[F]
-    diff_sq: list[F]
-    gains: list[NDArray[np.int64]]
-    losses: list[NDArray[np.int64]]
-    diff_hist: list[NDArray[np.int64]]
+    trials: int
+    plans: list[PlanChunk]
     measure_sum: F
-    trials: int = 0
-    cloud: list[tuple[F, F, F]] = field(default_factory=list)
+    quota_sum: F
+    employed_sum: F
 
 
 def _draw(scenario: Scenario, seed: int, first_block: int, trials: int) -> Sample:
@@ -214,19 +238,35 @@ def run_chunk(
     first_trial: int,
     trials: int,
     metrics: Sequence[TrialMetric] = (),
+    responses: Sequence[Response] = (),
 ) -> ChunkResult:
     """Evaluate every plan on the draws of trials ``first_trial .. first_trial + trials``."""
     pop = scenario.population
     sample = _draw(scenario, seed, first_trial // BLOCK, trials)
     scale = np.where(pop.target_incentive > 0, pop.target_incentive, pop.base_salary)
     scale = np.where(scale > 0, scale, 1.0)
+    shape = sample.measure.shape
     out = ChunkResult(
-        first_trial, [], [], [], [], [], [], [], [], [], [], sample.measure.sum(axis=0), trials
+        first_trial,
+        trials,
+        [],
+        sample.measure.sum(axis=0),
+        np.broadcast_to(sample.quota, shape).sum(axis=0),
+        np.broadcast_to(sample.employed, shape).sum(axis=0),
     )
     base_pay: F | None = None
     for layout in layouts:
         measure = layout.aggregate(sample.measure)
         quota = layout.aggregate(sample.quota)
+        if responses:
+            measure = apply_responses(
+                layout.plan,
+                measure,
+                quota,
+                responses,
+                target_incentive=pop.target_incentive,
+                year=layout.year,
+            )
         employed = layout.average(sample.employed)
         inputs = KernelInputs(
             measure=measure,
@@ -263,35 +303,47 @@ def run_chunk(
                 annual,
                 attainment,
                 sample.luck,
+                result.components["base"],
+                np.broadcast_to(employed, result.total.shape),
             )
             for metric in metrics:
                 row.update(metric(view))
-        out.per_trial.append(row)
-        cloud = max(0, min(trials, CLOUD_TRIALS - first_trial))
-        out.cloud.append((annual[:cloud], variable[:cloud], attainment[:cloud]))
-        out.pay_sum.append(annual.sum(axis=0))
-        out.pay_sq.append((annual**2).sum(axis=0))
-        out.attain_sum.append(np.nansum(attainment, axis=0))
-        out.pay_hist.append(_histogram(variable / scale, PAY_BINS))
         if base_pay is None:
             base_pay = annual
         diff = annual - base_pay
-        out.diff_sum.append(diff.sum(axis=0))
-        out.diff_sq.append((diff**2).sum(axis=0))
-        out.gains.append((diff > 1e-9).sum(axis=0))
-        out.losses.append((diff < -1e-9).sum(axis=0))
-        out.diff_hist.append(_histogram(diff / scale, DIFF_BINS))
+        cloud = max(0, min(trials, CLOUD_TRIALS - first_trial))
+        scaled, scaled_diff = variable / scale, diff / scale
+        out.plans.append(
+            PlanChunk(
+                row,
+                annual.sum(axis=0),
+                (annual**2).sum(axis=0),
+                np.nansum(attainment, axis=0),
+                scaled.min(axis=0),
+                scaled.max(axis=0),
+                _histogram(scaled, PAY_BINS),
+                diff.sum(axis=0),
+                (diff**2).sum(axis=0),
+                scaled_diff.min(axis=0),
+                scaled_diff.max(axis=0),
+                (diff > 1e-9).sum(axis=0),
+                (diff < -1e-9).sum(axis=0),
+                _histogram(scaled_diff, DIFF_BINS),
+                (annual[:cloud], variable[:cloud], attainment[:cloud]),
+            )
+        )
     return out
 
 
-def _histogram(values: F, edges: F) -> NDArray[np.int64]:
+def _histogram(values: F, edges: F) -> NDArray[np.int32]:
     """Per-rep counts of ``values`` (trials × reps) in ``edges`` (values outside go to the
     first or last bin)."""
     bins = len(edges) - 1
     index = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, bins - 1)
     reps = values.shape[1]
     flat = index + bins * np.arange(reps)[None, :]
-    return np.bincount(flat.ravel(), minlength=bins * reps).reshape(reps, bins)
+    counts = np.bincount(flat.ravel(), minlength=bins * reps).reshape(reps, bins)
+    return counts.astype(np.int32)
 
 
 # ------------------------------------------------------------------ the driver
@@ -324,6 +376,7 @@ def simulate(
     progress: bool = False,
     metrics: Sequence[TrialMetric] = (),
     budget: float | None = None,
+    responses: Sequence[Response] = (),
 ) -> SimulationResult:
     """Simulate ``plans`` on ``trials`` draws of ``scenario``.
 
@@ -348,6 +401,9 @@ def simulate(
         Extra per-trial figures (see :mod:`salesanalytics.fairness`).
     budget
         A budget for total pay: the result reports the probability of exceeding it.
+    responses
+        Behavioural what-ifs (:mod:`.behaviour`), off by default; the result's caption
+        states their assumptions and sources.
 
     Returns
     -------
@@ -365,7 +421,7 @@ def simulate(
     >>> result.per_trial.shape[0]
     64
     """
-    from .result import build_result
+    from .result import Accumulator
 
     plan_list = (plans,) if isinstance(plans, Plan) else tuple(plans)
     if not plan_list:
@@ -386,15 +442,43 @@ def simulate(
     chunk = default_chunk(population) if chunk_size is None else int(chunk_size)
     chunk = max(BLOCK, math.ceil(chunk / BLOCK) * BLOCK)
     spans = _chunks(int(trials), chunk)
+    acc = Accumulator(plan_list, layouts, scenario, int(trials), seed, budget, tuple(responses))
     if executor is not None:
-        futures = [
-            executor.submit(run_chunk, scenario, layouts, seed, start, n, tuple(metrics))
-            for start, n in spans
-        ]
-        parts = [f.result() for f in _progress(futures, len(futures), progress)]
+        parts = _windowed(executor, scenario, layouts, seed, spans, metrics, responses)
+        for part in _progress(parts, len(spans), progress):
+            acc.add(part)
     else:
-        parts = [
-            run_chunk(scenario, layouts, seed, start, n, metrics)
-            for start, n in _progress(spans, len(spans), progress)
-        ]
-    return build_result(plan_list, layouts, scenario, parts, int(trials), seed, budget)
+        for start, n in _progress(spans, len(spans), progress):
+            acc.add(run_chunk(scenario, layouts, seed, start, n, metrics, responses))
+    return acc.result()
+
+
+def _windowed(
+    executor: Executor,
+    scenario: Scenario,
+    layouts: Sequence[PlanArrays],
+    seed: int,
+    spans: Sequence[tuple[int, int]],
+    metrics: Sequence[TrialMetric],
+    responses: Sequence[Response],
+    window: int = 8,
+) -> Iterator[ChunkResult]:
+    """Chunk results in trial order, with at most ``window`` chunks submitted and not yet
+    collected (so memory stays bounded on both sides)."""
+    pending: deque[Any] = deque()
+    todo = iter(spans)
+    for start, n in itertools.islice(todo, window):
+        pending.append(
+            executor.submit(
+                run_chunk, scenario, layouts, seed, start, n, tuple(metrics), tuple(responses)
+            )
+        )
+    while pending:
+        part = pending.popleft().result()
+        for start, n in itertools.islice(todo, 1):
+            pending.append(
+                executor.submit(
+                    run_chunk, scenario, layouts, seed, start, n, tuple(metrics), tuple(responses)
+                )
+            )
+        yield part

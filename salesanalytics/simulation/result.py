@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,7 @@ from .scenario import Population, Scenario
 if TYPE_CHECKING:
     from .engine import ChunkResult, PlanArrays
 
-__all__ = ["SimulationResult", "build_result"]
+__all__ = ["Accumulator", "SimulationResult"]
 
 F = NDArray[np.float64]
 QUANTILES = (0.10, 0.50, 0.90, 0.99)
@@ -80,6 +80,8 @@ class SimulationResult:
         ``pay`` and ``variable`` pay — the points of a payout-vs-attainment cloud.
     budget
         The budget for total pay, if given.
+    responses
+        Behavioural what-ifs applied (none by default); the caption states them.
     """
 
     plans: tuple[Plan, ...]
@@ -91,6 +93,7 @@ class SimulationResult:
     population: Population
     cloud: pd.DataFrame
     budget: float | None = None
+    responses: tuple[Any, ...] = ()
     view: str = "simulation"
 
     @property
@@ -181,10 +184,15 @@ class SimulationResult:
     def caption(self) -> str:
         """What was simulated."""
         reps = len(self.population.reps)
-        return (
+        text = (
             f"Simulation of {len(self.plans)} plan(s) over {self.trials:,} trials "
             f"(seed {self.seed}) of {reps} reps × {len(self.population.months)} months"
         )
+        if self.responses:
+            from .behaviour import note
+
+            text += f"; {note(self.responses)}"
+        return text
 
     def summary(self) -> pd.DataFrame:
         """The cost summary, rounded for display."""
@@ -198,18 +206,24 @@ class SimulationResult:
 
 
 def _deterministic(
-    plans: Sequence[Plan], layouts: Sequence[PlanArrays], pop: Population, mean_measure: F
+    plans: Sequence[Plan],
+    layouts: Sequence[PlanArrays],
+    pop: Population,
+    average: tuple[F, F, F],
 ) -> pd.DataFrame:
+    """Per plan: total pay at the average measure, quota and employment of the trials (the
+    one-scenario spreadsheet), and variable pay at exactly 100% attainment with everyone
+    employed as planned."""
     rows = []
     quota = pop.quota * pop.employed
     for plan, layout in zip(plans, layouts, strict=True):
         keep = layout.eligible
         cost = []
-        for monthly in (mean_measure, quota):
+        for monthly, q, employed in (average, (quota, quota, pop.employed)):
             x = KernelInputs(
                 measure=layout.aggregate(monthly),
-                quota=layout.aggregate(quota),
-                employed=layout.average(pop.employed),
+                quota=layout.aggregate(q),
+                employed=layout.average(employed),
                 base_salary=pop.base_salary,
                 target_incentive=pop.target_incentive,
                 year=layout.year,
@@ -230,92 +244,166 @@ def _deterministic(
     return pd.DataFrame(rows).set_index("plan")
 
 
-def build_result(
-    plans: Sequence[Plan],
-    layouts: Sequence[PlanArrays],
-    scenario: Scenario,
-    parts: Sequence[ChunkResult],
-    trials: int,
-    seed: int,
-    budget: float | None,
-) -> SimulationResult:
-    """Combine chunk results, in trial order, into a :class:`SimulationResult`."""
-    from .engine import DIFF_BINS, PAY_BINS
+class Accumulator:
+    """Folds chunk results, in trial order, into running totals; :meth:`result` builds the
+    :class:`SimulationResult`. Only per-trial rows and the first trials' points grow with the
+    number of trials; everything per rep has a fixed size."""
 
-    pop = scenario.population
-    parts = sorted(parts, key=lambda c: c.first_trial)
-    frames = []
-    for i, plan in enumerate(plans):
-        columns = {
-            k: np.concatenate([c.per_trial[i][k] for c in parts]) for k in parts[0].per_trial[i]
-        }
-        frame = pd.DataFrame(columns)
-        frame.insert(0, "trial", np.arange(trials))
-        frame.insert(1, "plan", plan.name)
-        frames.append(frame)
-    per_trial = pd.concat(frames, ignore_index=True)
+    def __init__(
+        self,
+        plans: Sequence[Plan],
+        layouts: Sequence[PlanArrays],
+        scenario: Scenario,
+        trials: int,
+        seed: int,
+        budget: float | None,
+        responses: tuple[Any, ...] = (),
+    ) -> None:
+        self.plans, self.layouts, self.scenario = tuple(plans), tuple(layouts), scenario
+        self.responses = responses
+        self.trials, self.seed, self.budget = trials, seed, budget
+        self.rows: list[list[dict[str, F]]] = [[] for _ in plans]
+        self.clouds: list[list[tuple[F, F, F]]] = [[] for _ in plans]
+        self.sums: list[dict[str, NDArray[Any]]] = [{} for _ in plans]
+        self.measure_sum: F | None = None
+        self.quota_sum: F | None = None
+        self.employed_sum: F | None = None
+        self.next_trial = 0
 
-    def total(name: str, i: int) -> F:
-        return sum((getattr(c, name)[i] for c in parts), np.zeros_like(getattr(parts[0], name)[i]))
+    def add(self, chunk: ChunkResult) -> None:
+        """Fold one chunk (chunks must arrive in trial order)."""
+        if chunk.first_trial != self.next_trial:
+            raise ValueError(f"chunk at trial {chunk.first_trial}, expected {self.next_trial}")
+        self.next_trial += chunk.trials
+        if self.measure_sum is None or self.quota_sum is None or self.employed_sum is None:
+            self.measure_sum, self.quota_sum = chunk.measure_sum, chunk.quota_sum
+            self.employed_sum = chunk.employed_sum
+        else:
+            self.measure_sum = self.measure_sum + chunk.measure_sum
+            self.quota_sum = self.quota_sum + chunk.quota_sum
+            self.employed_sum = self.employed_sum + chunk.employed_sum
+        for i, part in enumerate(chunk.plans):
+            self.rows[i].append(part.per_trial)
+            if len(part.cloud[0]):
+                self.clouds[i].append(part.cloud)
+            acc = self.sums[i]
+            for name in (
+                "pay_sum",
+                "pay_sq",
+                "attain_sum",
+                "diff_sum",
+                "diff_sq",
+                "gains",
+                "losses",
+                "pay_hist",
+                "diff_hist",
+            ):
+                value = getattr(part, name)
+                acc[name] = (
+                    value.astype(np.int64)
+                    if name not in acc and value.dtype.kind == "i"
+                    else (value if name not in acc else acc[name] + value)
+                )
+            for name, pick in (
+                ("variable_min", np.minimum),
+                ("variable_max", np.maximum),
+                ("diff_min", np.minimum),
+                ("diff_max", np.maximum),
+            ):
+                value = getattr(part, name)
+                acc[name] = value if name not in acc else pick(acc[name], value)
 
-    scale = np.where(pop.target_incentive > 0, pop.target_incentive, pop.base_salary)
-    scale = np.where(scale > 0, scale, 1.0)
-    rep_frames = []
-    for i, (plan, layout) in enumerate(zip(plans, layouts, strict=True)):
-        keep = layout.eligible
-        mean = total("pay_sum", i) / trials
-        var = np.maximum(total("pay_sq", i) / trials - mean**2, 0.0) * trials / max(trials - 1, 1)
-        dmean = total("diff_sum", i) / trials
-        dvar = (
-            np.maximum(total("diff_sq", i) / trials - dmean**2, 0.0) * trials / max(trials - 1, 1)
-        )
-        pq = _hist_quantiles(total("pay_hist", i), PAY_BINS, (0.1, 0.5, 0.9)) * scale[:, None]
-        dq = _hist_quantiles(total("diff_hist", i), DIFF_BINS, (0.1, 0.9)) * scale[:, None]
-        frame = pd.DataFrame(
-            {
-                "plan": plan.name,
-                "rep_id": pop.rep_ids,
-                "mean_pay": mean,
-                "sd_pay": np.sqrt(var),
-                "mean_attainment": total("attain_sum", i) / trials,
-                "variable_p10": pq[:, 0],
-                "variable_p50": pq[:, 1],
-                "variable_p90": pq[:, 2],
-                "target_incentive": pop.target_incentive,
-                "mean_diff": dmean,
-                "sd_diff": np.sqrt(dvar),
-                "p_gain": total("gains", i) / trials,
-                "p_loss": total("losses", i) / trials,
-                "diff_p10": dq[:, 0],
-                "diff_p90": dq[:, 1],
-            }
-        )
-        for column in ("role", "team", "region"):
-            if column in pop.reps.columns:
-                frame[column] = pop.reps[column].to_numpy()
-        rep_frames.append(frame[keep])
-    per_rep = pd.concat(rep_frames, ignore_index=True)
-    mean_measure = sum((c.measure_sum for c in parts), np.zeros_like(parts[0].measure_sum))
-    deterministic = _deterministic(plans, layouts, pop, mean_measure / trials)
-    clouds = []
-    for i, (plan, layout) in enumerate(zip(plans, layouts, strict=True)):
-        pay = np.concatenate([c.cloud[i][0] for c in parts])
-        variable = np.concatenate([c.cloud[i][1] for c in parts])
-        attainment = np.concatenate([c.cloud[i][2] for c in parts])
-        t, r = np.nonzero(np.broadcast_to(layout.eligible, pay.shape))
-        clouds.append(
-            pd.DataFrame(
+    def result(self) -> SimulationResult:
+        """The combined result."""
+        if (
+            self.next_trial != self.trials
+            or self.measure_sum is None
+            or self.quota_sum is None
+            or self.employed_sum is None
+        ):
+            raise ValueError(f"only {self.next_trial} of {self.trials} trials were added")
+        from .engine import DIFF_BINS, PAY_BINS
+
+        pop, trials = self.scenario.population, self.trials
+        frames = []
+        for plan, rows in zip(self.plans, self.rows, strict=True):
+            columns = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
+            frame = pd.DataFrame(columns)
+            frame.insert(0, "trial", np.arange(trials))
+            frame.insert(1, "plan", plan.name)
+            frames.append(frame)
+        per_trial = pd.concat(frames, ignore_index=True)
+        scale = np.where(pop.target_incentive > 0, pop.target_incentive, pop.base_salary)
+        scale = np.where(scale > 0, scale, 1.0)
+        n1 = max(trials - 1, 1)
+        rep_frames, clouds = [], []
+        for i, (plan, layout) in enumerate(zip(self.plans, self.layouts, strict=True)):
+            a = self.sums[i]
+            mean, dmean = a["pay_sum"] / trials, a["diff_sum"] / trials
+            var = np.maximum(a["pay_sq"] / trials - mean**2, 0.0) * trials / n1
+            dvar = np.maximum(a["diff_sq"] / trials - dmean**2, 0.0) * trials / n1
+            pq = _hist_quantiles(a["pay_hist"], PAY_BINS, (0.1, 0.5, 0.9))
+            pq = np.clip(pq, a["variable_min"][:, None], a["variable_max"][:, None])
+            dq = _hist_quantiles(a["diff_hist"], DIFF_BINS, (0.1, 0.9))
+            dq = np.clip(dq, a["diff_min"][:, None], a["diff_max"][:, None])
+            frame = pd.DataFrame(
                 {
                     "plan": plan.name,
-                    "trial": t,
-                    "rep_id": np.asarray(pop.rep_ids)[r],
-                    "attainment": attainment[t, r],
-                    "pay": pay[t, r],
-                    "variable": variable[t, r],
+                    "rep_id": pop.rep_ids,
+                    "mean_pay": mean,
+                    "sd_pay": np.sqrt(var),
+                    "mean_attainment": a["attain_sum"] / trials,
+                    "variable_p10": pq[:, 0] * scale,
+                    "variable_p50": pq[:, 1] * scale,
+                    "variable_p90": pq[:, 2] * scale,
+                    "target_incentive": pop.target_incentive,
+                    "mean_diff": dmean,
+                    "sd_diff": np.sqrt(dvar),
+                    "p_gain": a["gains"] / trials,
+                    "p_loss": a["losses"] / trials,
+                    "diff_p10": dq[:, 0] * scale,
+                    "diff_p90": dq[:, 1] * scale,
                 }
             )
+            for column in ("role", "team", "region"):
+                if column in pop.reps.columns:
+                    frame[column] = pop.reps[column].to_numpy()
+            rep_frames.append(frame[layout.eligible])
+            clouds.append(_cloud(plan, layout, pop, self.clouds[i]))
+        deterministic = _deterministic(
+            self.plans,
+            self.layouts,
+            pop,
+            (self.measure_sum / trials, self.quota_sum / trials, self.employed_sum / trials),
         )
-    cloud = pd.concat(clouds, ignore_index=True)
-    return SimulationResult(
-        tuple(plans), trials, seed, per_trial, per_rep, deterministic, pop, cloud, budget
+        return SimulationResult(
+            self.plans,
+            trials,
+            self.seed,
+            per_trial,
+            pd.concat(rep_frames, ignore_index=True),
+            deterministic,
+            pop,
+            pd.concat(clouds, ignore_index=True),
+            self.budget,
+            self.responses,
+        )
+
+
+def _cloud(
+    plan: Plan, layout: PlanArrays, pop: Population, parts: Sequence[tuple[F, F, F]]
+) -> pd.DataFrame:
+    pay = np.concatenate([c[0] for c in parts])
+    variable = np.concatenate([c[1] for c in parts])
+    attainment = np.concatenate([c[2] for c in parts])
+    t, r = np.nonzero(np.broadcast_to(layout.eligible, pay.shape))
+    return pd.DataFrame(
+        {
+            "plan": plan.name,
+            "trial": t,
+            "rep_id": np.asarray(pop.rep_ids)[r],
+            "attainment": attainment[t, r],
+            "pay": pay[t, r],
+            "variable": variable[t, r],
+        }
     )
