@@ -14,12 +14,8 @@ to 100%, accelerators 6% to 150% and 8% above) with a payout cap of 2x the month
 incentive. Three ways to compute the same per-trial total pay:
 
 * **engine**: ``simulate(plan, scenario, trials, seed)`` end to end (draws, the payout kernel,
-  per-trial totals, per-rep accumulators and histograms, the result tables), default chunks.
-  ``simulate`` keeps every chunk's per-rep histograms until the end (two ``reps x 400``
-  int64 arrays per chunk and plan: about 19 GiB at full size), so when that would pass 1 GiB
-  (``--engine auto``) the benchmark runs the same ``run_chunk`` calls on the same chunks and
-  folds each into running sums as it arrives (``--engine folded``), then ``build_result``:
-  the same work and results with bounded memory;
+  per-trial totals, per-rep accumulators and histograms folded as chunks arrive, the result
+  tables), default chunks;
 * **NumPy reference**: the practical limit. Same chunks and the *same draws* (the engine's own
   seeded block draws, made once per chunk), then the plan written by hand for this one plan:
   ``np.interp`` on the cumulative tier schedule, times quota, ``np.minimum`` with the cap,
@@ -57,20 +53,13 @@ from salesanalytics.simulation import (
     AttainmentScenario,
     Normal,
     Population,
-    SimulationResult,
     simulate,
 )
 from salesanalytics.simulation.engine import (
     BLOCK,
-    DIFF_BINS,
-    PAY_BINS,
-    ChunkResult,
     _draw,
     default_chunk,
-    plan_arrays,
-    run_chunk,
 )
-from salesanalytics.simulation.result import build_result
 
 F = NDArray[np.float64]
 LOWERS = (0.0, 0.5, 1.0, 1.5)
@@ -143,55 +132,6 @@ def loop_totals(measure: F, quota: F, cap: F, base_month: F) -> F:
     return np.array(out)
 
 
-SUMMED = (
-    "pay_sum",
-    "pay_sq",
-    "pay_hist",
-    "attain_sum",
-    "diff_sum",
-    "diff_sq",
-    "gains",
-    "losses",
-    "diff_hist",
-)
-
-
-def retained_bytes(reps: int, trials: int, chunk: int, plans: int = 1) -> int:
-    """What ``simulate`` keeps of its chunks until the end: per chunk and plan two
-    ``(reps, bins)`` int64 histograms and seven ``(reps,)`` arrays."""
-    chunks = -(-trials // chunk)
-    per_rep = (len(PAY_BINS) - 1 + len(DIFF_BINS) - 1 + 7) * 8
-    return chunks * plans * reps * per_rep
-
-
-def _fold(acc: ChunkResult | None, part: ChunkResult) -> ChunkResult:
-    """Add a chunk's contribution to the running one (chunks arrive in trial order)."""
-    if acc is None:
-        return part
-    for i, row in enumerate(part.per_trial):
-        acc.per_trial[i] = {k: np.concatenate([acc.per_trial[i][k], v]) for k, v in row.items()}
-        acc.cloud[i] = tuple(  # type: ignore[assignment]
-            np.concatenate([a, b]) for a, b in zip(acc.cloud[i], part.cloud[i], strict=True)
-        )
-        for name in SUMMED:
-            getattr(acc, name)[i] = getattr(acc, name)[i] + getattr(part, name)[i]
-    acc.measure_sum = acc.measure_sum + part.measure_sum
-    acc.trials += part.trials
-    return acc
-
-
-def simulate_folded(scenario: AttainmentScenario, trials: int, seed: int) -> SimulationResult:
-    """``simulate(PLAN, scenario, trials, seed)`` with the same chunks and ``run_chunk``, but
-    each chunk folded into running sums as it arrives instead of kept to the end."""
-    layouts = [plan_arrays(PLAN, scenario.population)]
-    chunk = default_chunk(scenario.population)
-    acc: ChunkResult | None = None
-    for start in range(0, trials, chunk):
-        acc = _fold(acc, run_chunk(scenario, layouts, seed, start, min(chunk, trials - start)))
-    assert acc is not None
-    return build_result((PLAN,), layouts, scenario, [acc], trials, seed, None)
-
-
 def _rss() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
@@ -215,7 +155,6 @@ def run(
     loop_reps: int,
     loop_trials: int,
     kernel_chunks: int,
-    engine: str = "auto",
 ) -> dict[str, Any]:
     """Time the three ways; returns the figures."""
     pop = population(reps, seed)
@@ -223,14 +162,8 @@ def run(
     rss_start = _rss()
 
     chunk = default_chunk(pop)
-    retained = retained_bytes(reps, trials, chunk)
-    if engine == "auto":
-        engine = "simulate" if retained < GIB else "folded"
     t0 = time.perf_counter()
-    if engine == "simulate":
-        result = simulate(PLAN, scenario, trials, seed)
-    else:
-        result = simulate_folded(scenario, trials, seed)
+    result = simulate(PLAN, scenario, trials, seed)
     engine_s = time.perf_counter() - t0
     rss_engine = _rss()
     totals = result.per_trial["total"].to_numpy()
@@ -292,8 +225,6 @@ def run(
         "periods": 12,
         "cells": reps * trials * 12,
         "chunk_trials": chunk,
-        "engine_driver": engine,
-        "simulate_retained_chunk_memory_gib": round(retained / GIB, 2),
         "engine_s": round(engine_s, 2),
         "draws_s": round(draw_s, 2),
         "kernel_chunks_timed": len(kernel_parts),
@@ -331,13 +262,6 @@ def main() -> None:
         "--kernel-chunks", type=int, default=8, help="chunks on which the kernel is timed alone"
     )
     parser.add_argument(
-        "--engine",
-        choices=["auto", "simulate", "folded"],
-        default="auto",
-        help="simulate(): the public call; folded: the same chunks folded as they arrive "
-        "(bounded memory); auto: simulate() unless its retained chunks would pass 1 GiB",
-    )
-    parser.add_argument(
         "--profile",
         type=int,
         default=0,
@@ -353,7 +277,6 @@ def main() -> None:
         args.loop_reps,
         args.loop_trials,
         args.kernel_chunks,
-        args.engine,
     )
     if args.json:
         print(json.dumps(figures))

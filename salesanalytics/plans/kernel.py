@@ -131,8 +131,23 @@ class Payouts:
     total: F = field(init=False)
 
     def __post_init__(self) -> None:
-        total = sum(self.components.values(), np.zeros_like(self.attainment))
+        # the shared zero arrays (read-only, owning their memory) add nothing: leave them out
+        parts = {
+            id(p): p for p in self.components.values() if p.flags.writeable or not p.flags.owndata
+        }
+        live = list(parts.values())
+        total = (
+            np.array(np.broadcast_to(live[0], self.attainment.shape))
+            if live
+            else (np.zeros_like(self.attainment))
+        )
+        for part in live[1:]:
+            total += part
         object.__setattr__(self, "total", total)
+        arrays = [*self.components.values(), *self.bonuses.values(), *self.team_pools.values()]
+        arrays += [self.attainment, self.rate, self.cap_cut, self.paid_rate, self.balance]
+        for a in (*arrays, self.balance_at_exit, total):
+            a.flags.writeable = False  # outputs may share memory: read them, never write
 
     @property
     def variable(self) -> F:
@@ -173,7 +188,9 @@ def _true_up(earned_to_date: F, years: list[slice]) -> F:
 
 def _attainment(measure: F, quota: F) -> F:
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(quota > 0, measure / np.where(quota > 0, quota, 1.0), 0.0)
+        out = np.asarray(measure / quota, dtype=float)
+    out[~(quota > 0)] = 0.0
+    return out
 
 
 def tier_commission(commission: Commission, attainment: F) -> tuple[F, F]:
@@ -193,21 +210,29 @@ def tier_commission(commission: Commission, attainment: F) -> tuple[F, F]:
     [0.04]
     """
     a = np.asarray(attainment, dtype=float)
-    capped = np.minimum(a, commission.cap_attainment)
+    capped = (
+        np.minimum(a, commission.cap_attainment) if np.isfinite(commission.cap_attainment) else a
+    )
     lowers = np.array(commission.lowers)
     rates = np.array(commission.rates)
     if commission.method == "marginal":
-        uppers = np.array([t.upper for t in commission.tiers])
-        per_quota = np.zeros_like(capped)
-        for lo, hi, r in zip(lowers, uppers, rates, strict=True):
-            per_quota = per_quota + r * np.clip(capped - lo, 0.0, hi - lo)
+        # the schedule is piecewise linear: one interpolation on its cumulative values, with
+        # a last point far enough out to carry the open-ended last tier
+        top = max(float(np.max(capped, initial=0.0)), float(lowers[-1])) + 1.0
+        xs = np.r_[lowers, top]
+        ys = np.r_[0.0, np.cumsum(rates * np.diff(xs))]
+        per_quota = np.interp(capped, xs, ys)
     else:
         index = np.searchsorted(lowers, capped, side="right") - 1
         per_quota = rates[np.maximum(index, 0)] * capped
     with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(a > 0, per_quota / np.where(a > 0, a, 1.0), rates[0])
-    gated = a < commission.gate
-    return np.where(gated, 0.0, per_quota), np.where(gated, 0.0, rate)
+        rate = per_quota / a
+    rate[~(a > 0)] = rates[0]
+    if commission.gate > 0:
+        gated = a < commission.gate
+        per_quota[gated] = 0.0
+        rate[gated] = 0.0
+    return per_quota, rate
 
 
 def _bonus(bonus: QuotaBonus, attainment: F, ti: F) -> F:
@@ -297,25 +322,33 @@ def payout(plan: Plan, x: KernelInputs) -> Payouts:
     cum = (lambda v: _ytd(np.broadcast_to(v, shape), years)) if ytd else (lambda v: v)
     m_x, q_x, ti_x = cum(measure), cum(quota), cum(ti)
     attain = _attainment(m_x, q_x)
-    zero = np.zeros(shape)
+    zero = _zeros(shape)
 
-    commission, cap_cut, rate, paid_rate = (np.zeros(shape) for _ in range(4))
+    commission, cap_cut, rate, paid_rate = zero, zero, zero, zero
     c = plan.commission
     if c is not None:
         per_quota, rate = tier_commission(c, attain)
-        earned = rate * cum(base_w) if c.rate_of == "measure" else per_quota * ti_x
-        cap = np.full((reps, periods), c.cap_payout)
-        if np.isfinite(c.cap_payout_ti):
-            cap = np.minimum(cap, c.cap_payout_ti * ti)
-        capped = np.minimum(earned, cum(np.broadcast_to(cap, shape)) if ytd else cap)
+        basis = cum(base_w) if c.rate_of == "measure" else m_x
+        earned = rate * basis if c.rate_of == "measure" else per_quota * ti_x
+        capped_any = np.isfinite(c.cap_payout) or np.isfinite(c.cap_payout_ti)
+        if capped_any:
+            cap = np.full((reps, periods), c.cap_payout)
+            if np.isfinite(c.cap_payout_ti):
+                cap = np.minimum(cap, c.cap_payout_ti * ti)
+            capped = np.minimum(earned, cum(np.broadcast_to(cap, shape)) if ytd else cap)
+        else:
+            capped = earned
         if ytd:
             commission = _true_up(capped, years)
-            cap_cut = _true_up(earned, years) - commission
+            cap_cut = _true_up(earned, years) - commission if capped_any else zero
         else:
-            commission, cap_cut = capped, earned - capped
-        basis = cum(base_w) if c.rate_of == "measure" else m_x
-        with np.errstate(divide="ignore", invalid="ignore"):
-            paid_rate = np.where(basis > 0, capped / np.where(basis > 0, basis, 1.0), 0.0)
+            commission, cap_cut = capped, (earned - capped if capped_any else zero)
+        if not capped_any and c.rate_of == "measure":  # no payout cap: the schedule's rate
+            paid_rate = np.where(basis > 0, rate, 0.0)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                paid_rate = capped / basis
+            paid_rate[~(basis > 0)] = 0.0
 
     bonuses = {}
     for b in plan.bonuses:
@@ -327,10 +360,8 @@ def payout(plan: Plan, x: KernelInputs) -> Payouts:
             raise ValueError("team pools need the team of each rep (KernelInputs.team)")
         for pool in plan.team_pools:
             pools[pool.name] = _team_pool(pool, x, measure, quota, ti)
-    spiff = (
-        np.zeros(shape) if x.spiff is None else np.broadcast_to(np.asarray(x.spiff, float), shape)
-    )
-    clawback = np.zeros(shape)
+    spiff = zero if x.spiff is None else np.broadcast_to(np.asarray(x.spiff, float), shape)
+    clawback = zero
     if x.cancelled is not None and plan.clawback is not None and c is not None:
         cancelled = np.asarray(x.cancelled, dtype=float)
         clawback = np.zeros(shape)
@@ -338,16 +369,16 @@ def payout(plan: Plan, x: KernelInputs) -> Payouts:
             if lag < periods:
                 clawback[..., lag:] -= cancelled[..., lag:, lag] * paid_rate[..., : periods - lag]
 
-    variable = commission + spiff + clawback
-    for v in (*bonuses.values(), *pools.values()):
-        variable = variable + v
+    bonus = _total(list(bonuses.values()), zero)
+    pooled = _total(list(pools.values()), zero)
+    variable = _total([commission, spiff, clawback, bonus, pooled], zero)
     advance, recovery, balance, at_exit = _draws(plan, x, variable, employed, shape)
     components = {
-        "base": np.broadcast_to(base, shape).copy(),
-        "commission": commission,
-        "bonus": sum(bonuses.values(), zero.copy()),
-        "team_pool": sum(pools.values(), zero.copy()),
-        "spiff": np.array(spiff, dtype=float),
+        "base": _full(base, shape),
+        "commission": _full(commission, shape),
+        "bonus": bonus,
+        "team_pool": pooled,
+        "spiff": _full(spiff, shape),
         "clawback": clawback,
         "advance": advance,
         "recovery": recovery,
@@ -357,20 +388,53 @@ def payout(plan: Plan, x: KernelInputs) -> Payouts:
         MappingProxyType(bonuses),
         MappingProxyType(pools),
         attain,
-        np.broadcast_to(rate, shape).copy(),
-        np.broadcast_to(cap_cut, shape).copy(),
-        np.broadcast_to(paid_rate, shape).copy(),
+        _full(rate, shape),
+        _full(cap_cut, shape),
+        _full(paid_rate, shape),
         balance,
         at_exit,
     )
 
 
+def _zeros(shape: tuple[int, ...]) -> F:
+    """A read-only array of zeros (components a plan does not have share it)."""
+    out = np.zeros(shape)
+    out.flags.writeable = False
+    return out
+
+
+def _full(a: F, shape: tuple[int, ...]) -> F:
+    """``a`` as an array of ``shape`` owned by the result: itself when the kernel made it, a
+    read-only broadcast when it is smaller (base salary repeated over scenarios), else a copy
+    (never a writable view of an input)."""
+    if a.shape == shape and a.flags.owndata:
+        return a
+    if a.flags.owndata and a.shape != shape:
+        return np.broadcast_to(a, shape)
+    return np.broadcast_to(a, shape).copy()
+
+
+def _total(parts: list[F], zero: F) -> F:
+    """The sum of ``parts``, leaving out the shared zero array (itself when nothing is left)."""
+    live = [p for p in parts if p is not zero]
+    if not live:
+        return zero
+    out = np.array(np.broadcast_to(live[0], zero.shape), dtype=float)
+    for p in live[1:]:
+        out += p
+    return out
+
+
 def _draws(
     plan: Plan, x: KernelInputs, variable: F, employed: F, shape: tuple[int, ...]
 ) -> tuple[F, F, F, F]:
-    """Draw advances, recoveries and the balance: a scan over periods."""
+    """Draw advances, recoveries and the balance: a scan over periods (skipped when there is
+    no draw and no negative variable pay: nothing to advance, owe or recover)."""
     draw = plan.draw
     reps, periods = shape[-2:]
+    if draw is None and not (variable < 0).any():
+        zero = _zeros(shape)
+        return zero, zero, zero, zero
     if x.draw_active is not None:
         active = np.asarray(x.draw_active, bool)
     else:

@@ -123,11 +123,15 @@ class PlanArrays:
     team: NDArray[np.int64] | None
 
     def aggregate(self, monthly: F) -> F:
-        """Sum months into plan periods along the last axis."""
+        """Sum months into plan periods along the last axis (monthly plans: as they are)."""
+        if len(self.starts) == monthly.shape[-1]:
+            return monthly
         return np.add.reduceat(monthly, self.starts, axis=-1)
 
     def average(self, monthly: F) -> F:
         """Mean over the months of each plan period along the last axis."""
+        if len(self.starts) == monthly.shape[-1]:
+            return monthly
         counts = np.diff(np.r_[self.starts, monthly.shape[-1]])
         return self.aggregate(monthly) / counts
 
@@ -279,11 +283,16 @@ def run_chunk(
         )
         result = payout(layout.plan, inputs)
         keep = layout.eligible
-        totals = {name: result.components[name][:, keep].sum(axis=(1, 2)) for name in COMPONENTS}
+        by_rep: dict[int, F] = {}  # components a plan lacks share one zero array: sum it once
+        for name in COMPONENTS:
+            part = result.components[name]
+            if id(part) not in by_rep:
+                by_rep[id(part)] = np.where(keep, _period_sum(part), 0.0)
+        totals = {n: by_rep[id(result.components[n])].sum(axis=-1) for n in COMPONENTS}
         annual = np.where(keep, result.total.sum(axis=-1), 0.0)
-        variable = annual - np.where(keep, result.components["base"].sum(axis=-1), 0.0)
+        variable = annual - by_rep[id(result.components["base"])]
         revenue = np.where(keep, measure.sum(axis=-1), 0.0)
-        q = np.where(keep, np.broadcast_to(quota, measure.shape).sum(axis=-1), 0.0)
+        q = np.where(keep, quota.sum(axis=-1), 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             attainment = np.where(q > 0, revenue / np.where(q > 0, q, 1.0), np.nan)
         row = {
@@ -333,6 +342,13 @@ def run_chunk(
             )
         )
     return out
+
+
+def _period_sum(a: F) -> F:
+    """Sum over periods; an array repeated along the trials axis is summed once."""
+    if a.ndim == 3 and a.strides[0] == 0:
+        return np.broadcast_to(a[0].sum(axis=-1), a.shape[:-1])
+    return np.asarray(a.sum(axis=-1), dtype=float)
 
 
 def _histogram(values: F, edges: F) -> NDArray[np.int32]:
