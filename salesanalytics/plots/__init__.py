@@ -5,6 +5,7 @@ Every data-derived string in labels and hover text is HTML-escaped.
 """
 
 from .cohorts import cohort_figure
+from .design import frontier_figure, gaming_table_figure
 from .fairness import (
     fairness_bars_figure,
     five_analyses_figures,
@@ -34,7 +35,9 @@ __all__ = [
     "cost_distribution_figure",
     "fairness_bars_figure",
     "five_analyses_figures",
+    "frontier_figure",
     "funnel_figure",
+    "gaming_table_figure",
     "lorenz_figure",
     "pay_performance_figure",
     "payout_cloud_figure",
