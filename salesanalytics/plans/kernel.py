@@ -132,16 +132,17 @@ class Payouts:
 
     def __post_init__(self) -> None:
         # the shared zero arrays (read-only, owning their memory) add nothing: leave them out
-        parts = {
-            id(p): p for p in self.components.values() if p.flags.writeable or not p.flags.owndata
-        }
-        live = list(parts.values())
-        total = (
-            np.array(np.broadcast_to(live[0], self.attainment.shape))
-            if live
-            else (np.zeros_like(self.attainment))
-        )
-        for part in live[1:]:
+        live = [p for p in self.components.values() if p.flags.writeable or not p.flags.owndata]
+        shape = self.attainment.shape
+        if len(live) >= 2:
+            total = np.add(live[0], live[1])
+            if total.shape != shape:
+                total = np.array(np.broadcast_to(total, shape))
+        elif live:
+            total = np.array(np.broadcast_to(live[0], shape))
+        else:
+            total = np.zeros_like(self.attainment)
+        for part in live[2:]:
             total += part
         object.__setattr__(self, "total", total)
         arrays = [*self.components.values(), *self.bonuses.values(), *self.team_pools.values()]
@@ -210,9 +211,19 @@ def tier_commission(commission: Commission, attainment: F) -> tuple[F, F]:
     [0.04]
     """
     a = np.asarray(attainment, dtype=float)
-    capped = (
-        np.minimum(a, commission.cap_attainment) if np.isfinite(commission.cap_attainment) else a
-    )
+    per_quota = _schedule(commission, a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = per_quota / a
+    rate[~(a > 0)] = commission.tiers[0].rate
+    if commission.gate > 0:
+        rate[a < commission.gate] = 0.0
+    return per_quota, rate
+
+
+def _schedule(commission: Commission, a: F) -> F:
+    """Commission per unit of quota at attainment ``a`` (attainment cap and gate applied)."""
+    cap = commission.cap_attainment
+    capped = np.minimum(a, cap) if np.isfinite(cap) else a
     lowers = np.array(commission.lowers)
     rates = np.array(commission.rates)
     if commission.method == "marginal":
@@ -225,14 +236,9 @@ def tier_commission(commission: Commission, attainment: F) -> tuple[F, F]:
     else:
         index = np.searchsorted(lowers, capped, side="right") - 1
         per_quota = rates[np.maximum(index, 0)] * capped
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = per_quota / a
-    rate[~(a > 0)] = rates[0]
     if commission.gate > 0:
-        gated = a < commission.gate
-        per_quota[gated] = 0.0
-        rate[gated] = 0.0
-    return per_quota, rate
+        per_quota[a < commission.gate] = 0.0
+    return np.asarray(per_quota, dtype=float)
 
 
 def _bonus(bonus: QuotaBonus, attainment: F, ti: F) -> F:
@@ -285,8 +291,12 @@ def _team_pool(pool: TeamPool, x: KernelInputs, measure: F, quota: F, ti: F) -> 
 
 
 # ------------------------------------------------------------------ the kernel
-def payout(plan: Plan, x: KernelInputs) -> Payouts:
+def payout(plan: Plan, x: KernelInputs, *, detail: bool = True) -> Payouts:
     """Payouts of ``plan`` for credited measure and quota arrays of any leading shape.
+
+    With ``detail=False`` (what the simulation uses) the explanatory arrays a statement needs
+    (``rate``, ``cap_cut`` and, without clawbacks, ``paid_rate``) are left as zeros, which
+    saves several passes over the arrays; the components and the total are the same.
 
     Examples
     --------
@@ -327,9 +337,19 @@ def payout(plan: Plan, x: KernelInputs) -> Payouts:
     commission, cap_cut, rate, paid_rate = zero, zero, zero, zero
     c = plan.commission
     if c is not None:
-        per_quota, rate = tier_commission(c, attain)
+        lean = not detail and c.rate_of == "measure" and x.commission_base is None
+        if lean:  # commission = schedule × quota; cells without quota earn the first rate
+            per_quota = _schedule(c, attain)
+            earned = per_quota * q_x
+            no_quota = ~(q_x > 0)
+            if no_quota.any() and c.gate <= 0:
+                earned[no_quota] = c.tiers[0].rate * m_x[no_quota]
+            rate = zero
+        else:
+            per_quota, rate = tier_commission(c, attain)
         basis = cum(base_w) if c.rate_of == "measure" else m_x
-        earned = rate * basis if c.rate_of == "measure" else per_quota * ti_x
+        if not lean:
+            earned = rate * basis if c.rate_of == "measure" else per_quota * ti_x
         capped_any = np.isfinite(c.cap_payout) or np.isfinite(c.cap_payout_ti)
         if capped_any:
             cap = np.full((reps, periods), c.cap_payout)
@@ -340,10 +360,12 @@ def payout(plan: Plan, x: KernelInputs) -> Payouts:
             capped = earned
         if ytd:
             commission = _true_up(capped, years)
-            cap_cut = _true_up(earned, years) - commission if capped_any else zero
+            cap_cut = _true_up(earned, years) - commission if capped_any and detail else zero
         else:
-            commission, cap_cut = capped, (earned - capped if capped_any else zero)
-        if not capped_any and c.rate_of == "measure":  # no payout cap: the schedule's rate
+            commission, cap_cut = capped, (earned - capped if capped_any and detail else zero)
+        if not detail and (x.cancelled is None or plan.clawback is None):
+            paid_rate = zero
+        elif not capped_any and c.rate_of == "measure" and not lean:
             paid_rate = np.where(basis > 0, rate, 0.0)
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -417,6 +439,8 @@ def _full(a: F, shape: tuple[int, ...]) -> F:
 def _total(parts: list[F], zero: F) -> F:
     """The sum of ``parts``, leaving out the shared zero array (itself when nothing is left)."""
     live = [p for p in parts if p is not zero]
+    if len(live) == 1 and live[0].shape == zero.shape:
+        return live[0]
     if not live:
         return zero
     out = np.array(np.broadcast_to(live[0], zero.shape), dtype=float)

@@ -281,7 +281,7 @@ def run_chunk(
             year=layout.year,
             team=layout.team,
         )
-        result = payout(layout.plan, inputs)
+        result = payout(layout.plan, inputs, detail=False)
         keep = layout.eligible
         by_rep: dict[int, F] = {}  # components a plan lacks share one zero array: sum it once
         for name in COMPONENTS:

@@ -332,3 +332,15 @@ def test_reference_schedule_examples() -> None:
     assert reference.schedule(c.replace(method="retroactive"), 0.75) == pytest.approx(
         (0.03, 0.04), rel=1e-12
     )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases())
+def test_lean_payout_has_the_same_pay(case: Case) -> None:
+    """``detail=False`` (the simulation's mode) pays exactly what the full kernel pays."""
+    full = payout(case.plan, case.inputs())
+    lean = payout(case.plan, case.inputs(), detail=False)
+    for name, values in full.components.items():
+        np.testing.assert_allclose(lean.components[name], values, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(lean.total, full.total, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(lean.attainment, full.attainment, rtol=1e-12, atol=1e-12)
