@@ -249,14 +249,13 @@ def run_chunk(
     sample = _draw(scenario, seed, first_trial // BLOCK, trials)
     scale = np.where(pop.target_incentive > 0, pop.target_incentive, pop.base_salary)
     scale = np.where(scale > 0, scale, 1.0)
-    shape = sample.measure.shape
     out = ChunkResult(
         first_trial,
         trials,
         [],
         sample.measure.sum(axis=0),
-        np.broadcast_to(sample.quota, shape).sum(axis=0),
-        np.broadcast_to(sample.employed, shape).sum(axis=0),
+        _trial_sum(sample.quota, trials),
+        _trial_sum(sample.employed, trials),
     )
     base_pay: F | None = None
     for layout in layouts:
@@ -289,7 +288,7 @@ def run_chunk(
             if id(part) not in by_rep:
                 by_rep[id(part)] = np.where(keep, _period_sum(part), 0.0)
         totals = {n: by_rep[id(result.components[n])].sum(axis=-1) for n in COMPONENTS}
-        annual = np.where(keep, result.total.sum(axis=-1), 0.0)
+        annual = sum(by_rep.values(), np.zeros(measure.shape[:-1]))  # = total over periods
         variable = annual - by_rep[id(result.components["base"])]
         revenue = np.where(keep, measure.sum(axis=-1), 0.0)
         q = np.where(keep, quota.sum(axis=-1), 0.0)
@@ -351,11 +350,17 @@ def _period_sum(a: F) -> F:
     return np.asarray(a.sum(axis=-1), dtype=float)
 
 
+def _trial_sum(a: F, trials: int) -> F:
+    """Sum over the trials axis of an array given per trial (3-D) or shared (2-D)."""
+    return a * trials if a.ndim == 2 else np.asarray(a.sum(axis=0), dtype=float)
+
+
 def _histogram(values: F, edges: F) -> NDArray[np.int32]:
-    """Per-rep counts of ``values`` (trials × reps) in ``edges`` (values outside go to the
-    first or last bin)."""
+    """Per-rep counts of ``values`` (trials × reps) in evenly spaced ``edges`` (values
+    outside go to the first or last bin)."""
     bins = len(edges) - 1
-    index = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, bins - 1)
+    scaled = (values - edges[0]) * (bins / (edges[-1] - edges[0]))
+    index = np.clip(np.nan_to_num(scaled, nan=0.0), 0, bins - 1).astype(np.int64)
     reps = values.shape[1]
     flat = index + bins * np.arange(reps)[None, :]
     counts = np.bincount(flat.ravel(), minlength=bins * reps).reshape(reps, bins)

@@ -299,11 +299,10 @@ class Accumulator:
                 "diff_hist",
             ):
                 value = getattr(part, name)
-                acc[name] = (
-                    value.astype(np.int64)
-                    if name not in acc and value.dtype.kind == "i"
-                    else (value if name not in acc else acc[name] + value)
-                )
+                if name not in acc:  # own copy, counts widened: later chunks add in place
+                    acc[name] = value.astype(np.int64 if value.dtype.kind == "i" else float)
+                else:
+                    acc[name] += value
             for name, pick in (
                 ("variable_min", np.minimum),
                 ("variable_max", np.maximum),

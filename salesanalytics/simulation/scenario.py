@@ -29,7 +29,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import special, stats
+from scipy import special
 
 from ..dataset import Dataset
 from ..segments import micros
@@ -206,8 +206,8 @@ class Normal:
         """Attainment at probabilities ``u``."""
         if self.sd <= 0:
             return np.full(np.shape(u), max(self.mean, 0.0))
-        low = stats.norm.cdf(0.0, self.mean, self.sd)
-        return np.asarray(stats.norm.ppf(low + u * (1 - low), self.mean, self.sd), dtype=float)
+        low = special.ndtr(-self.mean / self.sd)
+        return self.mean + self.sd * special.ndtri(low + u * (1 - low))
 
 
 @dataclass(frozen=True)
