@@ -171,7 +171,8 @@ def calibrate(
     Parameters
     ----------
     bracket
-        Factors between which the solution lies (the target must cross ``value`` there).
+        Factors between which the solution lies (the target must cross ``value`` there); an
+        end that makes the plan invalid (a rate past its limit) is pulled toward 1.
     trials, seed
         Simulation size; the same seed at every step (common random numbers).
     metrics
@@ -219,7 +220,8 @@ def calibrate(
             raise ValueError(f"factor {factor:.4g} makes the plan invalid: {exc}") from None
 
     lo, hi = bracket
-    g_lo, g_hi = gap(lo), gap(hi)
+    lo, g_lo = _valid_end(gap, lo, toward=1.0)
+    hi, g_hi = _valid_end(gap, hi, toward=1.0)
     if np.sign(g_lo) == np.sign(g_hi):
         raise ValueError(
             f"{target} does not cross {value} between factors {lo} and {hi} "
@@ -240,6 +242,19 @@ def calibrate(
         _summary(after, plan.name),
         evaluations,
     )
+
+
+def _valid_end(gap: Any, factor: float, toward: float) -> tuple[float, float]:
+    """``(factor, gap(factor))``, moving ``factor`` geometrically toward ``toward`` while it
+    makes the plan invalid (a rate scaled past a limit): the bracket shrinks to valid plans."""
+    for _ in range(40):
+        try:
+            return factor, gap(factor)
+        except ValueError as exc:
+            if "makes the plan invalid" not in str(exc):
+                raise
+            factor = float(np.sqrt(factor * toward))
+    return factor, gap(factor)
 
 
 def frontier(
