@@ -117,6 +117,7 @@ class Payouts:
       cancelled deal's base at the paid rate of its close period;
     * ``balance``: the draw/clawback balance owed at the end of each period, and
       ``balance_at_exit`` that balance in a rep's exit period.
+    * ``absent``: the components this plan does not have (all zero, one shared array).
     """
 
     components: Mapping[str, F]
@@ -128,6 +129,7 @@ class Payouts:
     paid_rate: F
     balance: F
     balance_at_exit: F
+    absent: frozenset[str] = frozenset()
     total: F = field(init=False)
 
     def __post_init__(self) -> None:
@@ -394,7 +396,7 @@ def payout(plan: Plan, x: KernelInputs, *, detail: bool = True) -> Payouts:
     bonus = _total(list(bonuses.values()), zero)
     pooled = _total(list(pools.values()), zero)
     variable = _total([commission, spiff, clawback, bonus, pooled], zero)
-    advance, recovery, balance, at_exit = _draws(plan, x, variable, employed, shape)
+    advance, recovery, balance, at_exit = _draws(plan, x, variable, employed, zero)
     components = {
         "base": _full(base, shape),
         "commission": _full(commission, shape),
@@ -415,6 +417,7 @@ def payout(plan: Plan, x: KernelInputs, *, detail: bool = True) -> Payouts:
         _full(paid_rate, shape),
         balance,
         at_exit,
+        frozenset(name for name, values in components.items() if values is zero),
     )
 
 
@@ -449,15 +452,13 @@ def _total(parts: list[F], zero: F) -> F:
     return out
 
 
-def _draws(
-    plan: Plan, x: KernelInputs, variable: F, employed: F, shape: tuple[int, ...]
-) -> tuple[F, F, F, F]:
+def _draws(plan: Plan, x: KernelInputs, variable: F, employed: F, zero: F) -> tuple[F, F, F, F]:
     """Draw advances, recoveries and the balance: a scan over periods (skipped when there is
     no draw and no negative variable pay: nothing to advance, owe or recover)."""
     draw = plan.draw
+    shape = zero.shape
     reps, periods = shape[-2:]
     if draw is None and not (variable < 0).any():
-        zero = _zeros(shape)
         return zero, zero, zero, zero
     if x.draw_active is not None:
         active = np.asarray(x.draw_active, bool)

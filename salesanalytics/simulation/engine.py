@@ -180,14 +180,14 @@ class PlanChunk:
     attain_sum: F
     variable_min: F
     variable_max: F
-    pay_hist: NDArray[np.int32]
+    pay_hist: NDArray[np.int64]
     diff_sum: F
     diff_sq: F
     diff_min: F
     diff_max: F
     gains: NDArray[np.int64]
     losses: NDArray[np.int64]
-    diff_hist: NDArray[np.int32]
+    diff_hist: NDArray[np.int64]
     cloud: tuple[F, F, F]
 
 
@@ -286,7 +286,11 @@ def run_chunk(
         for name in COMPONENTS:
             part = result.components[name]
             if id(part) not in by_rep:
-                by_rep[id(part)] = np.where(keep, _period_sum(part), 0.0)
+                by_rep[id(part)] = (
+                    np.zeros(part.shape[:-1])
+                    if name in result.absent
+                    else np.where(keep, _period_sum(part), 0.0)
+                )
         totals = {n: by_rep[id(result.components[n])].sum(axis=-1) for n in COMPONENTS}
         annual = sum(by_rep.values(), np.zeros(measure.shape[:-1]))  # = total over periods
         variable = annual - by_rep[id(result.components["base"])]
@@ -355,7 +359,7 @@ def _trial_sum(a: F, trials: int) -> F:
     return a * trials if a.ndim == 2 else np.asarray(a.sum(axis=0), dtype=float)
 
 
-def _histogram(values: F, edges: F) -> NDArray[np.int32]:
+def _histogram(values: F, edges: F) -> NDArray[np.int64]:
     """Per-rep counts of ``values`` (trials × reps) in evenly spaced ``edges`` (values
     outside go to the first or last bin)."""
     bins = len(edges) - 1
@@ -363,8 +367,7 @@ def _histogram(values: F, edges: F) -> NDArray[np.int32]:
     index = np.clip(np.nan_to_num(scaled, nan=0.0), 0, bins - 1).astype(np.int64)
     reps = values.shape[1]
     flat = index + bins * np.arange(reps)[None, :]
-    counts = np.bincount(flat.ravel(), minlength=bins * reps).reshape(reps, bins)
-    return counts.astype(np.int32)
+    return np.bincount(flat.ravel(), minlength=bins * reps).reshape(reps, bins)
 
 
 # ------------------------------------------------------------------ the driver
