@@ -299,12 +299,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_sample)
 
     from .cli_plans import add_plan_commands
+    from .cli_report import add_report_command
     from .cli_simulate import add_simulate_command
     from .cli_sources import add_sources_command
 
     add_sources_command(sub, _add_load_options, _load)
     add_plan_commands(sub, _add_load_options, _load)
     add_simulate_command(sub, _add_load_options, _load)
+    add_report_command(sub, _add_load_options, _load)
     return parser
 
 
