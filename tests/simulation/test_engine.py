@@ -197,3 +197,20 @@ def test_bad_arguments() -> None:
         simulate([flat(0.05), flat(0.06)], sc, trials=10)
     with pytest.raises(ValueError, match="rho must be in"):
         AttainmentScenario(population(5), Normal(), rho=1.0)
+
+
+def test_behavioural_responses_are_off_by_default_and_announced() -> None:
+    from salesanalytics.simulation.behaviour import CapSlowdown
+
+    scenario = AttainmentScenario(population(10), Normal(1.4, 0.3))
+    plan = flat(0.05, "capped", cap_attainment=1.2)
+    plain = simulate(plan, scenario, 64, seed=3)
+    assert plain.responses == () and "behavioural" not in plain.caption
+    slowed = simulate(plan, scenario, 64, seed=3, responses=[CapSlowdown(share=0.5)])
+    assert "behavioural responses ON (assumptions, not estimates): CapSlowdown" in slowed.caption
+    assert "behavioural responses ON" in slowed._repr_html_()
+    # half of the measure above the cap is not produced: revenue falls, pay does not
+    assert slowed.totals("revenue")["capped"].mean() < plain.totals("revenue")["capped"].mean()
+    assert slowed.totals()["capped"].to_numpy() == pytest.approx(
+        plain.totals()["capped"].to_numpy()
+    )
