@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-__all__ = ["GapFit", "group_gaps"]
+__all__ = ["TENURE_BANDS", "GapFit", "group_gaps", "with_tenure"]
 
 F = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -124,3 +125,27 @@ def group_gaps(
         estimate[:, k] = np.where(present, beta[:, first + j], np.nan)
         se[:, k] = np.where(present, se_all[:, first + j], np.nan)
     return GapFit(estimate, se, df, n, log)
+
+
+TENURE_BANDS = ((0.0, "under 1 year"), (1.0, "1-3 years"), (3.0, "3 years or more"))
+"""Tenure groups (years since hire at the as-of moment) for pay gaps by tenure."""
+
+
+def with_tenure(reps: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """``reps`` with a ``tenure`` column: the tenure band of each rep at ``as_of`` (missing
+    without a hire date), so ``"tenure"`` can be given as a group like any rep attribute.
+
+    Examples
+    --------
+    >>> reps = pd.DataFrame({"rep_id": ["a", "b"],
+    ...                      "hire_date": pd.to_datetime(["2024-06-01", "2019-01-01"], utc=True)})
+    >>> with_tenure(reps, pd.Timestamp("2025-01-01", tz="UTC"))["tenure"].tolist()
+    ['under 1 year', '3 years or more']
+    """
+    if "tenure" in reps.columns or "hire_date" not in reps.columns:
+        return reps
+    years = (pd.Timestamp(as_of) - reps["hire_date"]).dt.days.to_numpy(dtype=float) / 365.25
+    labels = np.full(len(reps), None, dtype=object)
+    for low, label in TENURE_BANDS:
+        labels[years >= low] = label
+    return reps.assign(tenure=labels)

@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from ..plans.backtest import Backtest
 from ..simulation.result import SimulationResult
 from . import metrics as m
+from .gaps import with_tenure
 from .points import Source, backtest_arrays, rep_points
 from .trial import METRICS, PayKind, compute, gap_column, reference_level
 
@@ -186,7 +187,7 @@ def _backtest(
             k: np.nanquantile(v, hi_q) if np.isfinite(v).any() else np.nan for k, v in boot.items()
         }
         rows += _rows(bt.plan.name, point, low, high)
-        staff = bt.staff.reps
+        staff = with_tenure(bt.staff.reps, bt.calendar.bounds[-1])
         keep = np.isfinite(a["attainment"])
         for attribute in groups:
             if attribute not in staff.columns:
@@ -228,7 +229,7 @@ def _simulation(
     lo_q, hi_q = 0.5 - confidence / 2, 0.5 + confidence / 2
     rows: list[dict] = []
     gap_rows: list[dict] = []
-    reps = result.population.reps
+    reps = with_tenure(result.population.reps, result.population.months[0])
     for name in result.names:
         t = result.per_trial[result.per_trial["plan"] == name]
         point = {k: np.array([t[k].mean()]) for k in METRICS if k in t}
@@ -266,7 +267,7 @@ def _simulation(
 def fairness(
     result: Source,
     *,
-    groups: Sequence[str] = ("region", "team"),
+    groups: Sequence[str] = ("region", "team", "tenure"),
     bands: Sequence[float] = m.BANDS,
     pay: PayKind = "target",
     confidence: float = 0.90,

@@ -20,6 +20,7 @@ from ..plans.spec import Plan
 from ..simulation.engine import TrialView, plan_arrays
 from ..simulation.scenario import Population
 from . import metrics as m
+from .gaps import with_tenure
 
 __all__ = ["METRICS", "FairnessMetric", "PayKind", "compute", "fairness_metrics", "gap_column"]
 
@@ -131,7 +132,7 @@ class FairnessMetric:
     (build it with :func:`fairness_metrics`)."""
 
     population: Population
-    groups: tuple[str, ...] = ("region", "team")
+    groups: tuple[str, ...] = ("region", "team", "tenure")
     bands: tuple[float, ...] = m.BANDS
     pay: PayKind = "target"
     knots: tuple[float, ...] = (0.5, 0.8, 1.0, 1.2)
@@ -211,7 +212,7 @@ class FairnessMetric:
 def fairness_metrics(
     population: Population,
     *,
-    groups: Sequence[str] = ("region", "team"),
+    groups: Sequence[str] = ("region", "team", "tenure"),
     bands: Sequence[float] = m.BANDS,
     pay: PayKind = "target",
     knots: Sequence[float] = (0.5, 0.8, 1.0, 1.2),
@@ -246,7 +247,7 @@ def fairness_metrics(
     >>> bool((result.per_trial["inversion_rate"] < 0.5).all())
     True
     """
-    reps = population.reps
+    reps = with_tenure(population.reps, population.months[0])
     codes: dict[str, tuple[NDArray[np.int64], tuple[str, ...]]] = {}
     for attribute in groups:
         if attribute in reps.columns:

@@ -119,7 +119,7 @@ def test_bootstrap_is_seeded(backtests: list[Backtest]) -> None:
 
 def test_backtest_gaps(fr: FairnessResult, backtests: list[Backtest]) -> None:
     g = fr.gaps
-    assert set(g["attribute"]) == {"region", "team"}
+    assert set(g["attribute"]) == {"region", "team", "tenure"}  # the default groups
     assert (g["low"] <= g["gap"]).all() and (g["gap"] <= g["high"]).all()
     for _, rows in g.groupby(["plan", "attribute"]):
         assert rows["reference"].nunique() == 1
@@ -204,9 +204,12 @@ def test_fair_simulated_plan_scores_as_fair() -> None:
     pop = _toy_population()
     plan = Plan("flat", commission=Commission((Tier(0, INF, 0.05),)))
     result = simulate(
-        plan, AttainmentScenario(pop, Normal(1.0, 0.3)), trials=64, seed=3,
+        plan,
+        AttainmentScenario(pop, Normal(1.0, 0.3)),
+        trials=64,
+        seed=3,
         metrics=[fairness_metrics(pop)],
-    )  # fmt: skip
+    )
     t = result.per_trial
     assert t["rank_correlation"].to_numpy() == pytest.approx(1.0)
     assert (t["inversion_rate"] == 0).all()
@@ -291,3 +294,21 @@ def test_html_escapes_plan_names(ds: Dataset) -> None:
         text = obj._repr_html_()
         assert "<script>" not in text and "&lt;script&gt;" in text
         assert obj.summary().attrs["caption"]
+
+
+def test_pay_gaps_by_tenure_band() -> None:
+    from salesanalytics import sample
+    from salesanalytics.fairness import fairness
+    from salesanalytics.fairness.gaps import TENURE_BANDS
+    from salesanalytics.plans import Commission, Eligibility, Plan, Tier, evaluate
+
+    ds = sample.generate(1500, seed=0)
+    plan = Plan(
+        "flat",
+        eligibility=Eligibility(roles=("AE",)),
+        commission=Commission((Tier(0, float("inf"), 0.05),)),
+    )
+    gaps = fairness(evaluate(plan, ds), groups=("tenure",)).gaps
+    labels = {label for _, label in TENURE_BANDS}
+    assert set(gaps["attribute"]) == {"tenure"} and len(gaps) >= 1
+    assert set(gaps["level"]) | set(gaps["reference"]) <= labels
