@@ -190,10 +190,29 @@ def _true_up(earned_to_date: F, years: list[slice]) -> F:
 
 
 def _attainment(measure: F, quota: F) -> F:
+    """Measure ÷ quota, 0 where there is no quota (the quota may broadcast to the measure)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.asarray(measure / quota, dtype=float)
-    out[~(quota > 0)] = 0.0
+    _zero_where_no_quota(out, quota)
     return out
+
+
+def _no_quota(quota: F, shape: tuple[int, ...]) -> NDArray[np.bool_] | None:
+    """Where there is no quota, as a mask of ``shape``; ``None`` when there is quota
+    everywhere (checked on the quota as given, before broadcasting: cheap)."""
+    q = np.asarray(quota)
+    while q.ndim and q.strides[0] == 0:  # a broadcast view: look at one slice
+        q = q[0]
+    bad = ~(q > 0)
+    if not bad.any():
+        return None
+    return np.broadcast_to(~(np.asarray(quota) > 0), shape)
+
+
+def _zero_where_no_quota(out: F, quota: F) -> None:
+    mask = _no_quota(quota, out.shape)
+    if mask is not None:
+        out[mask] = 0.0
 
 
 def tier_commission(commission: Commission, attainment: F) -> tuple[F, F]:
@@ -343,8 +362,8 @@ def payout(plan: Plan, x: KernelInputs, *, detail: bool = True) -> Payouts:
         if lean:  # commission = schedule × quota; cells without quota earn the first rate
             per_quota = _schedule(c, attain)
             earned = per_quota * q_x
-            no_quota = ~(q_x > 0)
-            if no_quota.any() and c.gate <= 0:
+            no_quota = _no_quota(q_x, shape)
+            if no_quota is not None and c.gate <= 0:
                 earned[no_quota] = c.tiers[0].rate * m_x[no_quota]
             rate = zero
         else:
