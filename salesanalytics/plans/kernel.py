@@ -249,8 +249,8 @@ def _schedule(commission: Commission, a: F) -> F:
     rates = np.array(commission.rates)
     if commission.method == "marginal":
         # the schedule is piecewise linear: one interpolation on its cumulative values, with
-        # a last point far enough out to carry the open-ended last tier
-        top = max(float(np.max(capped, initial=0.0)), float(lowers[-1])) + 1.0
+        # a last point far enough out (10^15 × quota) to carry the open-ended last tier
+        top = float(lowers[-1]) + 1e15
         xs = np.r_[lowers, top]
         ys = np.r_[0.0, np.cumsum(rates * np.diff(xs))]
         per_quota = np.interp(capped, xs, ys)
