@@ -70,3 +70,10 @@ def pick_segment(segments: pd.Series, segment: str | None) -> str:
     if len(values) != 1:
         raise ValueError(f"several segments {values}: pass segment= to choose one")
     return values[0]
+
+
+def plotly_js() -> str:
+    """The plotly.js library shipped with the plotly package, for embedding in a page once."""
+    from plotly.offline import get_plotlyjs
+
+    return str(get_plotlyjs())

@@ -161,9 +161,9 @@ def render(report: Report, plotly_js: str | None = None) -> str:
         The plotly.js source to embed (default: the one shipped with the plotly package).
     """
     if plotly_js is None:
-        from plotly.offline import get_plotlyjs
+        from ..plots._common import plotly_js as shipped
 
-        plotly_js = get_plotlyjs()
+        plotly_js = shipped()
     title = html.escape(report.title)
     toc = "".join(
         f'<a href="#{html.escape(s.id)}">{html.escape(s.title)}</a>' for s in report.sections
