@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .spec import INF, PlanError
+from ._base import INF, PlanError
 
 _KEYS = {
     "plan": "name description currency period attainment year_start_month base_salary "

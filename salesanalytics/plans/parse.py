@@ -323,7 +323,7 @@ def plan_from_dict(data: Mapping[str, Any], *, file: str = "") -> Plan:
     >>> plan_from_dict({"name": "x", "commission": {"tiers": [{"rate": 5}]}}, file="x.toml")
     Traceback (most recent call last):
     ...
-    salesanalytics.plans.spec.PlanError: x.toml: [commission] tiers[1].rate: 5 looks like a
+    salesanalytics.plans.PlanError: x.toml: [commission] tiers[1].rate: 5 looks like a
     percentage. Fix: rates are fractions of the measure: 0.05 means 5%; write rate = 0.05
     """
     plan, errors = parse_plan(data, file=file)
