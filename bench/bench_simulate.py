@@ -55,11 +55,8 @@ from salesanalytics.simulation import (
     Population,
     simulate,
 )
-from salesanalytics.simulation.engine import (
-    BLOCK,
-    _draw,
-    default_chunk,
-)
+from salesanalytics.simulation.chunk import BLOCK, _draw
+from salesanalytics.simulation.engine import default_chunk
 
 F = NDArray[np.float64]
 LOWERS = (0.0, 0.5, 1.0, 1.5)

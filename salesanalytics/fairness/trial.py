@@ -17,7 +17,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ..plans.spec import Plan
-from ..simulation.engine import TrialView, plan_arrays
+from ..simulation.chunk import TrialView, plan_arrays
 from ..simulation.scenario import Population
 from . import metrics as m
 from .gaps import with_tenure

@@ -26,7 +26,7 @@ from ..plans.spec import Plan
 from .scenario import Population, Scenario
 
 if TYPE_CHECKING:
-    from .engine import ChunkResult, PlanArrays
+    from .chunk import ChunkResult, PlanArrays
 
 __all__ = ["Accumulator", "SimulationResult"]
 
@@ -321,7 +321,7 @@ class Accumulator:
             or self.employed_sum is None
         ):
             raise ValueError(f"only {self.next_trial} of {self.trials} trials were added")
-        from .engine import DIFF_BINS, PAY_BINS
+        from .chunk import DIFF_BINS, PAY_BINS
 
         pop, trials = self.scenario.population, self.trials
         frames = []

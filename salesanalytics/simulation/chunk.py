@@ -1,0 +1,348 @@
+"""One chunk of a simulation: how each plan sees the population (:class:`PlanArrays`), the
+seeded block draws, every plan evaluated on them with the one payout kernel, and what the
+chunk keeps (:class:`ChunkResult`). Used by :func:`~.engine.simulate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from ..plans.credit import plan_calendar
+from ..plans.kernel import COMPONENTS, KernelInputs, payout
+from ..plans.spec import Plan
+from .behaviour import Response, apply_responses
+from .scenario import Population, Sample, Scenario
+
+__all__ = [
+    "BLOCK",
+    "CLOUD_TRIALS",
+    "ChunkResult",
+    "PlanArrays",
+    "PlanChunk",
+    "TrialMetric",
+    "TrialView",
+    "plan_arrays",
+    "run_chunk",
+]
+
+F = NDArray[np.float64]
+BLOCK = 32
+"""Trials per seeded block; chunks are whole blocks."""
+PAY_BINS = np.linspace(0.0, 8.0, 401)
+"""Histogram edges of a rep's annual variable pay in units of the rep's pay scale (target
+incentive, else base salary); the last bin also holds everything above."""
+DIFF_BINS = np.linspace(-4.0, 4.0, 401)
+"""Histogram edges of a rep's annual pay difference against the first plan, same units."""
+CLOUD_TRIALS = 20
+"""Trials whose per-rep annual pay and attainment are kept (for payout-vs-attainment clouds)."""
+MEMORY_BUDGET = 256 * 2**20
+ARRAYS_PER_CELL = 48
+"""Rough count of float64 arrays of shape (trials, reps, periods) alive in a chunk."""
+
+
+@dataclass(frozen=True, eq=False)
+class TrialView:
+    """What a per-trial metric sees of one plan on one chunk of trials.
+
+    Attributes
+    ----------
+    plan
+        The plan.
+    reps
+        The population's reps (attributes such as ``team``, ``region``, ``hire_date``).
+    eligible
+        ``(R,)`` reps on the plan (the others have zero pay and NaN attainment).
+    pay, attainment
+        ``(T, R, P)`` total pay and attainment (year to date under ``ytd``) per plan period.
+    annual_pay, annual_attainment
+        ``(T, R)`` pay over the year and measure ÷ quota over the year.
+    luck
+        ``(T, R)`` log-multiplier of each rep's year that is luck (see
+        :class:`~salesanalytics.simulation.scenario.Sample`).
+    base, employed
+        ``(T, R, P)`` base salary paid and employed share per plan period (leavers drawn by
+        the scenario have 0).
+    """
+
+    plan: Plan
+    reps: pd.DataFrame
+    eligible: NDArray[np.bool_]
+    pay: F
+    attainment: F
+    annual_pay: F
+    annual_attainment: F
+    luck: F
+    base: F | None = None
+    employed: F | None = None
+
+
+class TrialMetric(Protocol):
+    """Extra per-trial figures of a plan (fairness): ``{name: (T,) array}``."""
+
+    def __call__(self, view: TrialView) -> dict[str, F]: ...
+
+
+@dataclass(frozen=True, eq=False)
+class PlanArrays:
+    """How one plan sees the population: its reps, month → period map, plan years."""
+
+    plan: Plan
+    eligible: NDArray[np.bool_]
+    period_of_month: NDArray[np.int64]
+    starts: NDArray[np.int64]
+    year: NDArray[np.int64]
+    labels: tuple[str, ...]
+    team: NDArray[np.int64] | None
+
+    def aggregate(self, monthly: F) -> F:
+        """Sum months into plan periods along the last axis (monthly plans: as they are)."""
+        if len(self.starts) == monthly.shape[-1]:
+            return monthly
+        return np.add.reduceat(monthly, self.starts, axis=-1)
+
+    def average(self, monthly: F) -> F:
+        """Mean over the months of each plan period along the last axis."""
+        if len(self.starts) == monthly.shape[-1]:
+            return monthly
+        counts = np.diff(np.r_[self.starts, monthly.shape[-1]])
+        return self.aggregate(monthly) / counts
+
+
+def plan_arrays(plan: Plan, population: Population) -> PlanArrays:
+    """Eligibility and period structure of ``plan`` over ``population``'s months."""
+    reps = population.reps
+    keep = np.ones(len(reps), dtype=bool)
+    rules = plan.eligibility
+    for column, allowed in (
+        ("role", rules.roles),
+        ("team", rules.teams),
+        ("rep_id", rules.rep_ids),
+    ):
+        if allowed:
+            if column not in reps.columns:
+                raise ValueError(f"plan {plan.name!r} selects by {column}, which reps lack")
+            keep &= reps[column].astype("str").isin(allowed).to_numpy(dtype=bool)
+    months = population.months
+    end = months[-1] + pd.DateOffset(months=1)
+    calendar = plan_calendar(plan, months[0], end)
+    period = calendar.index_of(pd.Series(months))
+    if (period < 0).any():
+        raise ValueError("the population's months fall outside the plan calendar")
+    used, period = np.unique(period, return_inverse=True)
+    starts = np.flatnonzero(np.r_[True, period[1:] != period[:-1]])
+    team = None
+    if plan.team_pools:
+        if "team" not in reps.columns:
+            raise ValueError(f"plan {plan.name!r} has team pools but reps have no team")
+        team = pd.factorize(reps["team"])[0].astype(np.int64)
+    labels = tuple(calendar.labels[i] for i in used)
+    return PlanArrays(plan, keep, period, starts, calendar.year[used], labels, team)
+
+
+# ------------------------------------------------------------------ one chunk
+@dataclass(eq=False)
+class PlanChunk:
+    """One plan's contribution from one chunk: per-trial rows, per-rep sums, extremes and
+    histograms (variable pay and the difference to the baseline, in units of the rep's pay
+    scale), and the first trials' per-rep points."""
+
+    per_trial: dict[str, F]
+    pay_sum: F
+    pay_sq: F
+    attain_sum: F
+    variable_min: F
+    variable_max: F
+    pay_hist: NDArray[np.int64]
+    diff_sum: F
+    diff_sq: F
+    diff_min: F
+    diff_max: F
+    gains: NDArray[np.int64]
+    losses: NDArray[np.int64]
+    diff_hist: NDArray[np.int64]
+    cloud: tuple[F, F, F]
+
+
+@dataclass(eq=False)
+class ChunkResult:
+    """What one chunk contributes, per plan, and the sums over its trials of the measure,
+    quota and employment drawn (for the cost at average attainment)."""
+
+    first_trial: int
+    trials: int
+    plans: list[PlanChunk]
+    measure_sum: F
+    quota_sum: F
+    employed_sum: F
+
+
+def _draw(scenario: Scenario, seed: int, first_block: int, trials: int) -> Sample:
+    """Draws for ``trials`` trials starting at block ``first_block``, block by block."""
+    parts = []
+    left, block = trials, first_block
+    while left > 0:
+        n = min(BLOCK, left)
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
+        parts.append(scenario.sample(rng, n))
+        left, block = left - n, block + 1
+    if len(parts) == 1:
+        return parts[0]
+
+    def cat(name: str) -> F:
+        arrays = [getattr(p, name) for p in parts]
+        if all(a.ndim == 2 for a in arrays):
+            return arrays[0]
+        return np.concatenate(
+            [
+                np.broadcast_to(a, (len(p.measure), *a.shape[-2:]))
+                for a, p in zip(arrays, parts, strict=True)
+            ]
+        )
+
+    return Sample(
+        np.concatenate([p.measure for p in parts]),
+        cat("quota"),
+        cat("employed"),
+        np.concatenate([p.luck for p in parts]),
+    )
+
+
+def run_chunk(
+    scenario: Scenario,
+    layouts: Sequence[PlanArrays],
+    seed: int,
+    first_trial: int,
+    trials: int,
+    metrics: Sequence[TrialMetric] = (),
+    responses: Sequence[Response] = (),
+) -> ChunkResult:
+    """Evaluate every plan on the draws of trials ``first_trial .. first_trial + trials``."""
+    pop = scenario.population
+    sample = _draw(scenario, seed, first_trial // BLOCK, trials)
+    scale = np.where(pop.target_incentive > 0, pop.target_incentive, pop.base_salary)
+    scale = np.where(scale > 0, scale, 1.0)
+    out = ChunkResult(
+        first_trial,
+        trials,
+        [],
+        sample.measure.sum(axis=0),
+        _trial_sum(sample.quota, trials),
+        _trial_sum(sample.employed, trials),
+    )
+    base_pay: F | None = None
+    for layout in layouts:
+        measure = layout.aggregate(sample.measure)
+        quota = layout.aggregate(sample.quota)
+        if responses:
+            measure = apply_responses(
+                layout.plan,
+                measure,
+                quota,
+                responses,
+                target_incentive=pop.target_incentive,
+                year=layout.year,
+            )
+        employed = layout.average(sample.employed)
+        inputs = KernelInputs(
+            measure=measure,
+            quota=quota,
+            employed=employed,
+            base_salary=pop.base_salary,
+            target_incentive=pop.target_incentive,
+            year=layout.year,
+            team=layout.team,
+        )
+        result = payout(layout.plan, inputs, detail=False)
+        keep = layout.eligible
+        by_rep: dict[int, F] = {}  # components a plan lacks share one zero array: sum it once
+        for name in COMPONENTS:
+            part = result.components[name]
+            if id(part) not in by_rep:
+                by_rep[id(part)] = (
+                    np.zeros(part.shape[:-1])
+                    if name in result.absent
+                    else np.where(keep, _period_sum(part), 0.0)
+                )
+        totals = {n: by_rep[id(result.components[n])].sum(axis=-1) for n in COMPONENTS}
+        annual = sum(by_rep.values(), np.zeros(measure.shape[:-1]))  # = total over periods
+        variable = annual - by_rep[id(result.components["base"])]
+        revenue = np.where(keep, measure.sum(axis=-1), 0.0)
+        q = np.where(keep, quota.sum(axis=-1), 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            attainment = np.where(q > 0, revenue / np.where(q > 0, q, 1.0), np.nan)
+        row = {
+            **totals,
+            "total": annual.sum(axis=-1),
+            "variable": variable.sum(axis=-1),
+            "revenue": revenue.sum(axis=-1),
+            "at_quota": np.nanmean(np.where(keep, attainment >= 1, np.nan), axis=-1),
+        }
+        if metrics:
+            view = TrialView(
+                layout.plan,
+                pop.reps,
+                keep,
+                result.total,
+                result.attainment,
+                annual,
+                attainment,
+                sample.luck,
+                result.components["base"],
+                np.broadcast_to(employed, result.total.shape),
+            )
+            for metric in metrics:
+                row.update(metric(view))
+        if base_pay is None:
+            base_pay = annual
+        diff = annual - base_pay
+        cloud = max(0, min(trials, CLOUD_TRIALS - first_trial))
+        scaled, scaled_diff = variable / scale, diff / scale
+        out.plans.append(
+            PlanChunk(
+                row,
+                annual.sum(axis=0),
+                (annual**2).sum(axis=0),
+                np.nansum(attainment, axis=0),
+                scaled.min(axis=0),
+                scaled.max(axis=0),
+                _histogram(scaled, PAY_BINS),
+                diff.sum(axis=0),
+                (diff**2).sum(axis=0),
+                scaled_diff.min(axis=0),
+                scaled_diff.max(axis=0),
+                (diff > 1e-9).sum(axis=0),
+                (diff < -1e-9).sum(axis=0),
+                _histogram(scaled_diff, DIFF_BINS),
+                (annual[:cloud], variable[:cloud], attainment[:cloud]),
+            )
+        )
+    return out
+
+
+def _period_sum(a: F) -> F:
+    """Sum over periods; an array repeated along the trials axis is summed once."""
+    if a.ndim == 3 and a.strides[0] == 0:
+        return np.broadcast_to(a[0].sum(axis=-1), a.shape[:-1])
+    return np.asarray(a.sum(axis=-1), dtype=float)
+
+
+def _trial_sum(a: F, trials: int) -> F:
+    """Sum over the trials axis of an array given per trial (3-D) or shared (2-D)."""
+    return a * trials if a.ndim == 2 else np.asarray(a.sum(axis=0), dtype=float)
+
+
+def _histogram(values: F, edges: F) -> NDArray[np.int64]:
+    """Per-rep counts of ``values`` (trials × reps) in evenly spaced ``edges`` (values
+    outside go to the first or last bin)."""
+    bins = len(edges) - 1
+    scaled = (values - edges[0]) * (bins / (edges[-1] - edges[0]))
+    index = np.clip(np.nan_to_num(scaled, nan=0.0), 0, bins - 1).astype(np.int64)
+    reps = values.shape[1]
+    flat = index + bins * np.arange(reps)[None, :]
+    return np.bincount(flat.ravel(), minlength=bins * reps).reshape(reps, bins)
