@@ -107,6 +107,28 @@ class Roster:
         return pd.Index(self.reps["rep_id"], dtype="str")
 
 
+def eligible(plan: Plan, reps: pd.DataFrame) -> NDArray[np.bool_]:
+    """Which rows of ``reps`` the plan covers: all that match every non-empty rule."""
+    keep = np.ones(len(reps), dtype=bool)
+    rules = plan.eligibility
+    for column, allowed in (
+        ("role", rules.roles),
+        ("team", rules.teams),
+        ("rep_id", rules.rep_ids),
+    ):
+        if allowed:
+            if column not in reps.columns:
+                raise PlanError(
+                    "eligibility",
+                    column,
+                    f"the reps have no {column!r} column",
+                    f"add {column} to the reps table or drop the rule",
+                )
+            values = reps[column].astype("str")
+            keep &= values.isin([str(v) for v in allowed]).to_numpy(dtype=bool, na_value=False)
+    return keep
+
+
 def roster(plan: Plan, ds: Dataset, calendar: Calendar) -> Roster:
     """The reps ``plan`` covers who were employed in the window, with their employed share
     of each period (days employed ÷ days in the period; ``end_date`` is the last day)."""
@@ -119,15 +141,7 @@ def roster(plan: Plan, ds: Dataset, calendar: Calendar) -> Roster:
             "target_incentive)",
         )
     reps = ds.reps
-    keep = np.ones(len(reps), dtype=bool)
-    rules = plan.eligibility
-    for column, allowed in (
-        ("role", rules.roles),
-        ("team", rules.teams),
-        ("rep_id", rules.rep_ids),
-    ):
-        if allowed:
-            keep &= reps[column].isin(allowed).to_numpy(dtype=bool, na_value=False)
+    keep = eligible(plan, reps)
     reps = reps[keep]
     edges = micros(pd.Series(calendar.bounds))
     lo, hi = edges[:-1][None, :], edges[1:][None, :]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ..plans.credit import plan_calendar
+from ..plans.credit import eligible, plan_calendar
 from ..plans.kernel import COMPONENTS, KernelInputs, payout
 from ..plans.spec import Plan
 from .behaviour import Response, apply_responses
@@ -117,17 +117,7 @@ class PlanArrays:
 def plan_arrays(plan: Plan, population: Population) -> PlanArrays:
     """Eligibility and period structure of ``plan`` over ``population``'s months."""
     reps = population.reps
-    keep = np.ones(len(reps), dtype=bool)
-    rules = plan.eligibility
-    for column, allowed in (
-        ("role", rules.roles),
-        ("team", rules.teams),
-        ("rep_id", rules.rep_ids),
-    ):
-        if allowed:
-            if column not in reps.columns:
-                raise ValueError(f"plan {plan.name!r} selects by {column}, which reps lack")
-            keep &= reps[column].astype("str").isin(allowed).to_numpy(dtype=bool)
+    keep = eligible(plan, reps)
     months = population.months
     end = months[-1] + pd.DateOffset(months=1)
     calendar = plan_calendar(plan, months[0], end)
