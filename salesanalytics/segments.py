@@ -112,6 +112,18 @@ def micros(times: pd.Series) -> IntArray:
     return np.asarray(times.dt.as_unit("us").array.asi8, dtype=np.int64)
 
 
+def micros_at(moment: object) -> int:
+    """One timestamp as UTC microseconds (``Timestamp.value`` is in nanoseconds whatever the
+    unit, so it cannot be used directly).
+
+    Examples
+    --------
+    >>> micros_at(pd.Timestamp("1970-01-01 00:00:01", tz="UTC").as_unit("us"))
+    1000000
+    """
+    return int(pd.Timestamp(moment).value) // 1000  # type: ignore[arg-type]
+
+
 def period_codes(
     at: IntArray, period: str, tz: str
 ) -> tuple[IntArray, list[str], pd.DatetimeIndex]:

@@ -22,7 +22,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from .dataset import Dataset
-from .segments import MISSING, NAT, Method, Shown, _column, check_interval, micros, rates
+from .segments import MISSING, NAT, Method, Shown, _column, check_interval, micros, micros_at, rates
 from .stats import poisson_interval
 from .survival import kaplan_meier
 
@@ -46,7 +46,7 @@ CAVEAT = (
 # ------------------------------------------------------------------ per lead
 def _as_of(ds: Dataset, leads: pd.DataFrame) -> int:
     if ds.as_of is not None:
-        return int(pd.Timestamp(ds.as_of).value // 1000)  # .value is in ns whatever the unit
+        return micros_at(ds.as_of)
     times = [micros(leads[c]) for c in ("created_at", "first_response_at", "converted_at")]
     if ds.has("activities"):
         times.append(micros(ds.activities["at"]))

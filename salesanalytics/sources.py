@@ -32,7 +32,18 @@ from numpy.typing import NDArray
 
 from .comparison import ComparisonResult, benjamini_hochberg, compare_rates, fit_beta_binomial
 from .dataset import Dataset
-from .segments import MISSING, PERIODS, Method, Shown, _column, check_interval, dense, micros, rates
+from .segments import (
+    MISSING,
+    PERIODS,
+    Method,
+    Shown,
+    _column,
+    check_interval,
+    dense,
+    micros,
+    micros_at,
+    rates,
+)
 
 __all__ = [
     "ComparisonResult",
@@ -179,8 +190,7 @@ def _median_cycles(
     """
     created, end = micros(deals["created_at"]), micros(deals["closed_at"])
     event = deals["outcome"].isin(["won", "lost"]).to_numpy(dtype=bool) & (end != NAT)
-    # Timestamp.value is in nanoseconds whatever the unit: microseconds are value // 1000
-    cut = pd.Timestamp(ds.as_of).value // 1000 if ds.as_of is not None else end.max()
+    cut = micros_at(ds.as_of) if ds.as_of is not None else end.max()
     days = (np.where(event, end, cut) - created) / DAY_US + 0.0  # + 0.0: no -0.0
     ok = (days >= 0) & (created != NAT)
     out = np.full(groups, np.nan)

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from .dataset import Dataset
 from .history import _deal_segments, _history, _segments
-from .segments import micros
+from .segments import micros, micros_at
 from .survival import SurvivalCurve, aalen_johansen, kaplan_meier
 
 __all__ = ["SalesCycleResult", "TimeInStageResult", "sales_cycle", "time_in_stage"]
@@ -45,7 +45,7 @@ def _as_of(dataset: Dataset, as_of: object) -> tuple[pd.Timestamp, int]:
     if ts is None or pd.isna(ts):
         raise ValueError("no as-of moment: pass as_of= (the dataset holds no timestamps)")
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts, int(ts.value) // 1000  # Timestamp.value is in nanoseconds
+    return ts, micros_at(ts)
 
 
 def _grid(max_days: float, step: float, horizon: float | None) -> F64:

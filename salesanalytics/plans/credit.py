@@ -41,7 +41,7 @@ class Calendar:
     def index_of(self, times: pd.Series) -> NDArray[np.int64]:
         """Period of each timestamp (``-1`` outside the window or missing)."""
         t = micros(times)
-        edges = micros(pd.Series(self.bounds))
+        edges = self.bounds.as_unit("us").asi8
         i = np.searchsorted(edges, t, side="right") - 1
         ok = (i >= 0) & (i < len(edges) - 1) & times.notna().to_numpy()
         return np.where(ok, i, -1).astype(np.int64)
@@ -143,7 +143,7 @@ def roster(plan: Plan, ds: Dataset, calendar: Calendar) -> Roster:
     reps = ds.reps
     keep = eligible(plan, reps)
     reps = reps[keep]
-    edges = micros(pd.Series(calendar.bounds))
+    edges = calendar.bounds.as_unit("us").asi8
     lo, hi = edges[:-1][None, :], edges[1:][None, :]
     never = np.iinfo(np.int64)
     hire = micros(reps["hire_date"])[:, None]
