@@ -16,12 +16,13 @@ import pandas as pd
 
 from .quality import DataError
 
-__all__ = ["add_plan_commands"]
+__all__ = ["add_plan_commands", "read_plan_file"]
 
 EXIT_OK = 0
 
 
-def _read_plan(path: str) -> Any:
+def read_plan_file(path: str) -> Any:
+    """A plan file for a command: its problems become one-line ``DataError`` (exit 2)."""
     from .io.plan_files import read_plan
     from .plans import PlanError
 
@@ -47,7 +48,7 @@ def _cmd_payouts(args: argparse.Namespace, load: Callable[[argparse.Namespace], 
     from .io.write import neutralise
     from .plans import PlanError, evaluate
 
-    plan = _read_plan(args.plan)
+    plan = read_plan_file(args.plan)
     ds = load(args)
     splits = None
     if args.splits:

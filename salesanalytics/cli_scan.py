@@ -36,8 +36,8 @@ def _load(args: argparse.Namespace) -> Dataset:
 
 
 def _scans(args: argparse.Namespace, load: Callable[[argparse.Namespace], Any]) -> list[GamingScan]:
+    from .cli_plans import read_plan_file
     from .fairness.gaming import scan_plan, typical_rep
-    from .io.plan_files import read_plan
     from .plans import PlanError
 
     given = {
@@ -50,15 +50,13 @@ def _scans(args: argparse.Namespace, load: Callable[[argparse.Namespace], Any]) 
     ds = load(args) if args.path else None
     scans = []
     for path in args.files:
+        plan = read_plan_file(path)
         try:
-            plan = read_plan(path)
             values = typical_rep(plan, ds) if ds is not None else {"target_incentive": 0.0}
             values.update({k: v for k, v in given.items() if v is not None})
             scans.append(scan_plan(plan, **values, periods_per_year=args.per_year))
         except PlanError as exc:
             raise DataError(str(exc)) from None
-        except OSError as exc:
-            raise DataError(f"{path}: cannot read the plan file ({exc.strerror or exc})") from None
         except ValueError as exc:
             raise DataError(f"plan scan: {path}: {exc}") from None
     return scans

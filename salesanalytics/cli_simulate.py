@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from .cli_plans import read_plan_file
 from .quality import DataError
 
 __all__ = ["add_simulate_command", "simulation_payload"]
@@ -48,18 +49,6 @@ SUMMARY_ROWS = [
     "target_incentive",
     "pay_at_100_vs_target",
 ]
-
-
-def _read_plan(path: str) -> Any:
-    from .io.plan_files import read_plan
-    from .plans import PlanError
-
-    try:
-        return read_plan(path)
-    except PlanError as exc:
-        raise DataError(str(exc)) from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read the plan file ({exc.strerror or exc})") from None
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -146,7 +135,7 @@ def _cmd_simulate(args: argparse.Namespace, load: Callable[[argparse.Namespace],
     from .simulation import simulate
 
     _check(args)
-    plans = [_read_plan(path) for path in args.plan]
+    plans = [read_plan_file(path) for path in args.plan]
     ds = load(args)
     scenario = _scenario(args, ds)
     try:

@@ -133,18 +133,11 @@ class Payouts:
     total: F = field(init=False)
 
     def __post_init__(self) -> None:
-        # the shared zero arrays (read-only, owning their memory) add nothing: leave them out
-        live = [p for p in self.components.values() if p.flags.writeable or not p.flags.owndata]
-        shape = self.attainment.shape
-        if len(live) >= 2:
-            total = np.add(live[0], live[1])
-            if total.shape != shape:
-                total = np.array(np.broadcast_to(total, shape))
-        elif live:
-            total = np.array(np.broadcast_to(live[0], shape))
-        else:
-            total = np.zeros_like(self.attainment)
-        for part in live[2:]:
+        live = [p for name, p in self.components.items() if name not in self.absent]
+        total = np.zeros_like(self.attainment) if len(live) != 2 else np.add(*live)
+        if total.shape != self.attainment.shape:  # two broadcast parts
+            total = np.array(np.broadcast_to(total, self.attainment.shape))
+        for part in live if len(live) != 2 else ():
             total += part
         object.__setattr__(self, "total", total)
         arrays = [*self.components.values(), *self.bonuses.values(), *self.team_pools.values()]

@@ -250,18 +250,14 @@ def run_chunk(
         )
         result = payout(layout.plan, inputs, detail=False)
         keep = layout.eligible
-        by_rep: dict[int, F] = {}  # components a plan lacks share one zero array: sum it once
-        for name in COMPONENTS:
-            part = result.components[name]
-            if id(part) not in by_rep:
-                by_rep[id(part)] = (
-                    np.zeros(part.shape[:-1])
-                    if name in result.absent
-                    else np.where(keep, _period_sum(part), 0.0)
-                )
-        totals = {n: by_rep[id(result.components[n])].sum(axis=-1) for n in COMPONENTS}
-        annual = sum(by_rep.values(), np.zeros(measure.shape[:-1]))  # = total over periods
-        variable = annual - by_rep[id(result.components["base"])]
+        none = np.zeros(measure.shape[:-1])
+        by_rep = {  # each component per trial and rep (components the plan lacks: zero)
+            n: none if n in result.absent else np.where(keep, _period_sum(c), 0.0)
+            for n, c in result.components.items()
+        }
+        totals = {n: by_rep[n].sum(axis=-1) for n in COMPONENTS}
+        annual = sum(by_rep.values(), np.zeros_like(none))  # = total over periods
+        variable = annual - by_rep["base"]
         revenue = np.where(keep, measure.sum(axis=-1), 0.0)
         q = np.where(keep, quota.sum(axis=-1), 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
