@@ -15,18 +15,26 @@ incentive. Three ways to compute the same per-trial total pay:
 
 * **engine**: ``simulate(plan, scenario, trials, seed)`` end to end (draws, the payout kernel,
   per-trial totals, per-rep accumulators and histograms folded as chunks arrive, the result
-  tables), default chunks;
+  tables), default chunks, after a warm-up run of two blocks. Timed twice: on one thread
+  (``workers=1``: like for like with the single-threaded reference) and on the library's
+  default threads (``default_workers()``, or ``--workers``), which must give the same totals;
 * **NumPy reference**: the practical limit. Same chunks and the *same draws* (the engine's own
   seeded block draws, made once per chunk), then the plan written by hand for this one plan:
   ``np.interp`` on the cumulative tier schedule, times quota, ``np.minimum`` with the cap,
   summed per trial. The end-to-end comparison is engine vs (reference draws + reference
   math): the same draw cost. On the first ``--kernel-chunks`` chunks the library kernel
-  (``payout``) also runs alone on the same draws, so the payout math of both is compared
-  without draws or engine bookkeeping (extrapolated to all chunks);
-* **Python loop**: per rep, per trial, per month in plain Python (what a hand-rolled notebook
-  does) on a subsample of reps and trials, extrapolated per cell to the full size.
+  (``payout(..., detail=False)``, as the engine calls it) also runs alone on the same draws,
+  so the payout math of both is compared without draws or engine bookkeeping;
+* **Python loop**: per rep, per trial (each rep's year drawn in plain Python: a truncated
+  normal by inverse CDF, as the scenario does), per month in plain Python, keeping per-trial
+  totals and per-rep sums (what a hand-rolled notebook does), on a subsample of reps and
+  trials, extrapolated per cell to the full size. The same loop run on the engine's draws
+  must give the reference's totals.
 
-It asserts that per-trial totals agree (engine, kernel-only and reference to 1e-9 relative;
+The machine may be shared, so the three run in ``--repeat`` interleaved rounds (engine on one
+thread, reference, engine on threads, loop) and each ratio is the median of the rounds'
+ratios; the ratios of every round are printed too. It asserts that per-trial totals agree
+(engine, kernel-only and reference to 1e-9 relative;
 the loop on its subsample), prints times, ratios and the peak resident memory
 (``resource.getrusage``; the engine runs first, so the peak after it is the engine's), and
 whether that stays under 2 GiB. Nothing is asserted about time.
@@ -39,8 +47,12 @@ import cProfile
 import io
 import json
 import pstats
+import random
 import resource
+import statistics
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -56,7 +68,7 @@ from salesanalytics.simulation import (
     simulate,
 )
 from salesanalytics.simulation.chunk import BLOCK, _draw
-from salesanalytics.simulation.engine import default_chunk
+from salesanalytics.simulation.engine import default_chunk, default_workers
 
 F = NDArray[np.float64]
 LOWERS = (0.0, 0.5, 1.0, 1.5)
@@ -109,24 +121,39 @@ def reference_totals(measure: F, quota: F, cap: F, base_total: float) -> F:
     return np.asarray(commission.sum(axis=(1, 2)) + base_total)
 
 
-def loop_totals(measure: F, quota: F, cap: F, base_month: F) -> F:
-    """The same in plain Python, per rep, trial and month: ``measure`` is ``(T, R, 12)``."""
-    trials, reps, months = measure.shape
+def loop_totals(
+    attainment: Callable[[int, int], float], quota: F, cap: F, base_month: F, trials: int
+) -> F:
+    """The same in plain Python, per rep, trial and month, with each rep's year drawn by
+    ``attainment(trial, rep)``; keeps per-trial totals and each rep's sum and square of pay
+    (what the engine keeps, less its histograms)."""
+    reps, months = quota.shape
     tiers = list(zip(LOWERS, UPPERS, RATES, strict=True))
     out = [0.0] * trials
+    rep_sum, rep_sq = [0.0] * reps, [0.0] * reps
     for r in range(reps):
         for t in range(trials):
+            a_year = attainment(t, r)
             pay = 0.0
             for m in range(months):
                 q = float(quota[r, m])
-                a = float(measure[t, r, m]) / q
+                a = a_year * q / q
                 per_quota = 0.0
                 for lo, hi, rate in tiers:
                     if a > lo:
                         per_quota += rate * (min(a, hi) - lo)
                 pay += float(base_month[r]) + min(per_quota * q, float(cap[r, m]))
             out[t] += pay
+            rep_sum[r] += pay
+            rep_sq[r] += pay * pay
     return np.array(out)
+
+
+def python_draws(mean: float, sd: float, seed: int) -> Callable[[int, int], float]:
+    """Truncated-normal attainment drawn in plain Python (inverse CDF, as the scenario)."""
+    rng, dist = random.Random(seed), statistics.NormalDist(mean, sd)
+    low = dist.cdf(0.0)
+    return lambda t, r: dist.inv_cdf(low + rng.random() * (1 - low))
 
 
 def _rss() -> int:
@@ -145,6 +172,102 @@ def _profile(scenario: AttainmentScenario, trials: int, seed: int, top: int) -> 
     return out.getvalue()
 
 
+@dataclass
+class Setup:
+    """The population, scenario and the plan's arrays written out by hand."""
+
+    pop: Population
+    scenario: AttainmentScenario
+    quota: F
+    cap: F
+    base_month: F
+    base_total: float
+    chunk: int
+
+    @classmethod
+    def make(cls, reps: int, seed: int) -> Setup:
+        pop = population(reps, seed)
+        base_month = pop.base_salary / 12
+        return cls(
+            pop,
+            AttainmentScenario(pop, Normal(1.0, 0.25)),
+            pop.quota * pop.employed,
+            CAP_TI * pop.target_incentive[:, None] / 12 * pop.employed,
+            base_month,
+            float((base_month[:, None] * pop.employed).sum()),
+            default_chunk(pop),
+        )
+
+
+def time_engine(setup: Setup, trials: int, seed: int, workers: int) -> tuple[float, F]:
+    """Seconds for ``simulate`` end to end, and its per-trial totals."""
+    t0 = time.perf_counter()
+    result = simulate(PLAN, setup.scenario, trials, seed, workers=workers)
+    return time.perf_counter() - t0, result.per_trial["total"].to_numpy()
+
+
+def time_reference(
+    setup: Setup, trials: int, seed: int, kernel_chunks: int
+) -> tuple[float, float, F, float, float, F, F]:
+    """The reference over every chunk: draw seconds, math seconds, totals; on the first
+    ``kernel_chunks`` chunks also the library kernel alone (seconds, and the reference
+    math's seconds on those chunks, totals); and the first chunk's measure (for the loop)."""
+    reference = np.empty(trials)
+    kernel_parts: list[F] = []
+    draw_s = reference_s = kernel_s = kernel_ref_s = 0.0
+    first: F | None = None
+    for start in range(0, trials, setup.chunk):
+        n = min(setup.chunk, trials - start)
+        t0 = time.perf_counter()
+        sample = _draw(setup.scenario, seed, start // BLOCK, n)
+        t1 = time.perf_counter()
+        reference[start : start + n] = reference_totals(
+            sample.measure, setup.quota, setup.cap, setup.base_total
+        )
+        t2 = time.perf_counter()
+        draw_s, reference_s = draw_s + t1 - t0, reference_s + t2 - t1
+        if first is None:
+            first = sample.measure
+        if start // setup.chunk >= kernel_chunks:
+            continue
+        x = KernelInputs(
+            measure=sample.measure,
+            quota=sample.quota,
+            employed=sample.employed,
+            base_salary=setup.pop.base_salary,
+            target_incentive=setup.pop.target_incentive,
+            year=np.zeros(12, dtype=np.int64),
+        )
+        pay = payout(PLAN, x, detail=False)
+        parts = [c for name, c in pay.components.items() if name not in pay.absent]
+        kernel_parts.append(np.sum([c.sum(axis=(-2, -1)) for c in parts], axis=0))
+        kernel_s += time.perf_counter() - t2
+        kernel_ref_s += t2 - t1
+    assert first is not None
+    kernel = np.concatenate(kernel_parts) if kernel_parts else np.empty(0)
+    return draw_s, reference_s, reference, kernel_s, kernel_ref_s, kernel, first
+
+
+def time_loop(setup: Setup, first: F, loop_reps: int, loop_trials: int, seed: int) -> float:
+    """Seconds of the plain-Python loop, drawing its own years, on the subsample; checks
+    that the same loop on the engine's draws gives the reference's totals."""
+    lt, lr = min(loop_trials, first.shape[0]), min(loop_reps, first.shape[1])
+    quota, cap, base_month = setup.quota[:lr], setup.cap[:lr], setup.base_month[:lr]
+    t0 = time.perf_counter()
+    loop_totals(python_draws(1.0, 0.25, seed), quota, cap, base_month, lt)
+    loop_s = time.perf_counter() - t0
+    drawn = first[:lt, :lr, 0] / quota[None, :, 0]
+    loop = loop_totals(lambda t, r: float(drawn[t, r]), quota, cap, base_month, lt)
+    sub = reference_totals(first[:lt, :lr], quota, cap, float(base_month.sum() * 12))
+    gap = float(np.max(np.abs(loop / sub - 1)))
+    assert gap < 1e-9, f"loop totals differ from the reference by {gap:.3g}"
+    return loop_s * first.shape[0] * first.shape[1] / (lt * lr)  # seconds per chunk-sized
+
+
+def _gap(values: F, reference: F) -> float:
+    return float(np.max(np.abs(values / reference - 1)))
+
+
 def run(
     reps: int,
     trials: int,
@@ -152,99 +275,93 @@ def run(
     loop_reps: int,
     loop_trials: int,
     kernel_chunks: int,
+    workers: int | None = None,
+    repeat: int = 3,
 ) -> dict[str, Any]:
-    """Time the three ways; returns the figures."""
-    pop = population(reps, seed)
-    scenario = AttainmentScenario(pop, Normal(1.0, 0.25))
+    """Time the three ways in ``repeat`` interleaved rounds (engine on one thread, the
+    reference, the engine on ``workers`` threads, the loop): the machine is shared, so each
+    round's ratios compare runs made moments apart, and the medians are reported."""
+    setup = Setup.make(reps, seed)
+    threads = default_workers() if workers is None else workers
     rss_start = _rss()
-
-    chunk = default_chunk(pop)
-    t0 = time.perf_counter()
-    result = simulate(PLAN, scenario, trials, seed)
-    engine_s = time.perf_counter() - t0
-    rss_engine = _rss()
-    totals = result.per_trial["total"].to_numpy()
-    quota = pop.quota * pop.employed
-    cap = CAP_TI * pop.target_incentive[:, None] / 12 * pop.employed
-    base_month = pop.base_salary / 12
-    base_total = float((base_month[:, None] * pop.employed).sum())
-    reference = np.empty(trials)
-    kernel_parts: list[F] = []
-    draw_s = reference_s = kernel_s = kernel_ref_s = 0.0
-    first: F | None = None
-    for start in range(0, trials, chunk):
-        n = min(chunk, trials - start)
-        t0 = time.perf_counter()
-        sample = _draw(scenario, seed, start // BLOCK, n)
-        t1 = time.perf_counter()
-        reference[start : start + n] = reference_totals(sample.measure, quota, cap, base_total)
-        t2 = time.perf_counter()
-        draw_s, reference_s = draw_s + t1 - t0, reference_s + t2 - t1
-        if first is None:
-            first = sample.measure[: min(loop_trials, n), : min(loop_reps, reps)].copy()
-        if start // chunk >= kernel_chunks:
-            continue
-        x = KernelInputs(
-            measure=sample.measure,
-            quota=sample.quota,
-            employed=sample.employed,
-            base_salary=pop.base_salary,
-            target_incentive=pop.target_incentive,
-            year=np.zeros(12, dtype=np.int64),
+    simulate(PLAN, setup.scenario, 2 * BLOCK, seed + 1, workers=1)  # warm up
+    rounds: list[dict[str, float]] = []
+    rss_engine = rss_all = 0
+    gaps: dict[str, float] = {}
+    for i in range(repeat):
+        engine_s, totals = time_engine(setup, trials, seed, 1)
+        rss_engine = rss_engine or _rss()
+        draw_s, ref_s, reference, kernel_s, kernel_ref_s, kernel, first = time_reference(
+            setup, trials, seed, kernel_chunks if i == 0 else 0
         )
-        kernel_parts.append(payout(PLAN, x).total.sum(axis=(1, 2)))
-        kernel_s += time.perf_counter() - t2
-        kernel_ref_s += t2 - t1
-    rss_all = _rss()
+        threaded_s, threaded = time_engine(setup, trials, seed, threads)
+        assert np.array_equal(threaded, totals), "running chunks on threads changed results"
+        loop_s = time_loop(setup, first, loop_reps, loop_trials, seed) * trials / len(first)
+        rss_all = max(rss_all, _rss())
+        if i == 0:
+            gaps = {"engine": _gap(totals, reference)}
+            gaps["kernel"] = _gap(kernel, reference[: len(kernel)])
+            for name, gap in gaps.items():
+                assert gap < 1e-9, f"{name} totals differ from the reference by {gap:.3g}"
+            kernel_ratio = kernel_s / kernel_ref_s
+        ref_e2e = draw_s + ref_s
+        rounds.append(
+            {
+                "engine_s": engine_s,
+                "engine_on_workers_s": threaded_s,
+                "reference_s": ref_e2e,
+                "draws_s": draw_s,
+                "loop_s": loop_s,
+                "engine_over_reference": engine_s / ref_e2e,
+                "engine_on_workers_over_reference": threaded_s / ref_e2e,
+                "loop_over_engine": loop_s / engine_s,
+                "loop_over_engine_on_workers": loop_s / threaded_s,
+                "loop_over_reference": loop_s / ref_e2e,
+            }
+        )
 
-    assert first is not None
-    lt, lr = first.shape[:2]
-    t0 = time.perf_counter()
-    loop = loop_totals(first, quota[:lr], cap[:lr], base_month[:lr])
-    loop_s = time.perf_counter() - t0
-    sub = reference_totals(first, quota[:lr], cap[:lr], float(base_month[:lr].sum() * 12))
-    loop_full_s = loop_s * (trials * reps) / (lt * lr)
+    def median(key: str) -> float:
+        return float(np.median([r[key] for r in rounds]))
 
-    kernel = np.concatenate(kernel_parts)
-    for name, values, ref in (
-        ("engine", totals, reference),
-        ("kernel", kernel, reference[: len(kernel)]),
-    ):
-        gap = float(np.max(np.abs(values / ref - 1)))
-        assert gap < 1e-9, f"{name} totals differ from the reference by {gap:.3g} (relative)"
-    loop_gap = float(np.max(np.abs(loop / sub - 1)))
-    assert loop_gap < 1e-9, f"loop totals differ from the reference by {loop_gap:.3g}"
-    end_to_end_ref = draw_s + reference_s
-    kernel_all_s = kernel_s * trials / len(kernel)
+    cells = reps * trials * 12
     return {
         "reps": reps,
         "trials": trials,
         "periods": 12,
-        "cells": reps * trials * 12,
-        "chunk_trials": chunk,
-        "engine_s": round(engine_s, 2),
-        "draws_s": round(draw_s, 2),
-        "kernel_chunks_timed": len(kernel_parts),
-        "kernel_only_s_on_timed_chunks": round(kernel_s, 2),
-        "reference_math_s_on_timed_chunks": round(kernel_ref_s, 2),
-        "numpy_reference_math_s": round(reference_s, 2),
-        "numpy_reference_end_to_end_s": round(end_to_end_ref, 2),
-        "ratio_engine_over_reference_end_to_end": round(engine_s / end_to_end_ref, 2),
-        "ratio_kernel_over_reference_math": round(kernel_s / kernel_ref_s, 2),
-        "kernel_only_extrapolated_s": round(kernel_all_s, 2),
-        "engine_overhead_beyond_draws_and_kernel_s": round(engine_s - draw_s - kernel_all_s, 2),
-        "loop_subsample": f"{lr} reps x {lt} trials x 12",
-        "loop_subsample_s": round(loop_s, 3),
-        "loop_extrapolated_s": round(loop_full_s, 1),
-        "speedup_engine_over_loop": round(loop_full_s / engine_s, 1),
-        "ns_per_cell_engine": round(1e9 * engine_s / (reps * trials * 12), 2),
-        "ns_per_cell_reference": round(1e9 * end_to_end_ref / (reps * trials * 12), 2),
-        "max_relative_gap_engine": float(np.max(np.abs(totals / reference - 1))),
+        "cells": cells,
+        "chunk_trials": setup.chunk,
+        "rounds": repeat,
+        "workers": threads,
+        "engine_s": round(median("engine_s"), 2),
+        "engine_on_workers_s": round(median("engine_on_workers_s"), 2),
+        "numpy_reference_end_to_end_s": round(median("reference_s"), 2),
+        "draws_s": round(median("draws_s"), 2),
+        "loop_extrapolated_s": round(median("loop_s"), 1),
+        "ratio_engine_over_reference": round(median("engine_over_reference"), 2),
+        "ratio_engine_on_workers_over_reference": round(
+            median("engine_on_workers_over_reference"), 2
+        ),
+        "ratios_engine_over_reference_by_round": [
+            round(r["engine_over_reference"], 2) for r in rounds
+        ],
+        "ratio_kernel_over_reference_math": round(kernel_ratio, 2),
+        "kernel_chunks_timed": kernel_chunks,
+        "speedup_engine_over_loop": round(median("loop_over_engine"), 1),
+        "speedup_engine_on_workers_over_loop": round(median("loop_over_engine_on_workers"), 1),
+        "speedup_reference_over_loop": round(median("loop_over_reference"), 1),
+        "speedups_engine_over_loop_by_round": [round(r["loop_over_engine"], 1) for r in rounds],
+        "loop_subsample": f"{min(loop_reps, reps)} reps x {min(loop_trials, setup.chunk)} "
+        "trials x 12",
+        "ns_per_cell_engine": round(1e9 * median("engine_s") / cells, 2),
+        "ns_per_cell_engine_on_workers": round(1e9 * median("engine_on_workers_s") / cells, 2),
+        "ns_per_cell_reference": round(1e9 * median("reference_s") / cells, 2),
+        "ns_per_cell_loop": round(1e9 * median("loop_s") / cells, 1),
+        "max_relative_gap_engine": gaps["engine"],
         "expected_total": float(totals.mean()),
         "rss_before_gib": round(rss_start / GIB, 3),
         "peak_rss_engine_gib": round(rss_engine / GIB, 3),
         "peak_rss_all_gib": round(rss_all / GIB, 3),
-        "engine_under_2_gib": rss_engine < 2 * GIB,
+        "engine_under_2_gib": rss_all < 2 * GIB,
     }
 
 
@@ -253,8 +370,17 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=10_000)
     parser.add_argument("--trials", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--loop-reps", type=int, default=100, help="Python loop subsample reps")
-    parser.add_argument("--loop-trials", type=int, default=20, help="Python loop subsample trials")
+    parser.add_argument("--loop-reps", type=int, default=200, help="Python loop subsample reps")
+    parser.add_argument("--loop-trials", type=int, default=50, help="Python loop subsample trials")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="interleaved rounds (medians are reported)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="threads for the second engine run (default: the library's default_workers())",
+    )
     parser.add_argument(
         "--kernel-chunks", type=int, default=8, help="chunks on which the kernel is timed alone"
     )
@@ -274,6 +400,8 @@ def main() -> None:
         args.loop_reps,
         args.loop_trials,
         args.kernel_chunks,
+        args.workers,
+        args.repeat,
     )
     if args.json:
         print(json.dumps(figures))

@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from types import MappingProxyType
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .schedule import lean_commission, schedule, tier_commission
 from .spec import Commission, Plan, QuotaBonus, TeamPool
 
 __all__ = ["KernelInputs", "Payouts", "payout", "tier_commission"]
@@ -130,20 +132,26 @@ class Payouts:
     balance: F
     balance_at_exit: F
     absent: frozenset[str] = frozenset()
-    total: F = field(init=False)
 
     def __post_init__(self) -> None:
-        live = [p for name, p in self.components.items() if name not in self.absent]
-        total = np.zeros_like(self.attainment) if len(live) != 2 else np.add(*live)
-        if total.shape != self.attainment.shape:  # two broadcast parts
-            total = np.array(np.broadcast_to(total, self.attainment.shape))
-        for part in live if len(live) != 2 else ():
-            total += part
-        object.__setattr__(self, "total", total)
         arrays = [*self.components.values(), *self.bonuses.values(), *self.team_pools.values()]
         arrays += [self.attainment, self.rate, self.cap_cut, self.paid_rate, self.balance]
-        for a in (*arrays, self.balance_at_exit, total):
+        for a in (*arrays, self.balance_at_exit):
             a.flags.writeable = False  # outputs may share memory: read them, never write
+
+    @cached_property
+    def total(self) -> F:
+        """Total pay: the sum of the components (computed when first asked for)."""
+        shape = self.attainment.shape
+        live = [p for name, p in self.components.items() if name not in self.absent]
+        if not live:
+            total = np.zeros(shape)
+        else:
+            total = np.array(np.broadcast_to(live[0], shape), dtype=float)
+            for part in live[1:]:
+                total += part
+        total.flags.writeable = False
+        return total
 
     @property
     def variable(self) -> F:
@@ -206,53 +214,6 @@ def _zero_where_no_quota(out: F, quota: F) -> None:
     mask = _no_quota(quota, out.shape)
     if mask is not None:
         out[mask] = 0.0
-
-
-def tier_commission(commission: Commission, attainment: F) -> tuple[F, F]:
-    """Commission per unit of quota, and the effective rate per unit of measure.
-
-    The attainment cap and the gate are applied; with ``a = 0`` the effective rate is the
-    first tier's rate (what the first unit of measure would earn).
-
-    Examples
-    --------
-    >>> from salesanalytics.plans.spec import Commission, Tier
-    >>> c = Commission((Tier(0, 0.5, 0.02), Tier(0.5, 1.0, 0.04), Tier(1.0, float("inf"), 0.08)))
-    >>> per_quota, rate = tier_commission(c, np.array([0.25, 0.75, 1.5]))
-    >>> per_quota.tolist(), rate.round(4).tolist()  # marginal: 0.5*0.02 + 0.25*0.04 = 0.02
-    ([0.005, 0.02, 0.07], [0.02, 0.0267, 0.0467])
-    >>> tier_commission(c.replace(method="retroactive"), np.array([0.75]))[1].tolist()
-    [0.04]
-    """
-    a = np.asarray(attainment, dtype=float)
-    per_quota = _schedule(commission, a)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = per_quota / a
-    rate[~(a > 0)] = commission.tiers[0].rate
-    if commission.gate > 0:
-        rate[a < commission.gate] = 0.0
-    return per_quota, rate
-
-
-def _schedule(commission: Commission, a: F) -> F:
-    """Commission per unit of quota at attainment ``a`` (attainment cap and gate applied)."""
-    cap = commission.cap_attainment
-    capped = np.minimum(a, cap) if np.isfinite(cap) else a
-    lowers = np.array(commission.lowers)
-    rates = np.array(commission.rates)
-    if commission.method == "marginal":
-        # the schedule is piecewise linear: one interpolation on its cumulative values, with
-        # a last point far enough out (10^15 × quota) to carry the open-ended last tier
-        top = float(lowers[-1]) + 1e15
-        xs = np.r_[lowers, top]
-        ys = np.r_[0.0, np.cumsum(rates * np.diff(xs))]
-        per_quota = np.interp(capped, xs, ys)
-    else:
-        index = np.searchsorted(lowers, capped, side="right") - 1
-        per_quota = rates[np.maximum(index, 0)] * capped
-    if commission.gate > 0:
-        per_quota[a < commission.gate] = 0.0
-    return np.asarray(per_quota, dtype=float)
 
 
 def _bonus(bonus: QuotaBonus, attainment: F, ti: F) -> F:
@@ -332,7 +293,7 @@ def payout(plan: Plan, x: KernelInputs, *, detail: bool = True) -> Payouts:
     shape = measure.shape
     if measure.ndim < 2:
         raise ValueError("measure must have shape (..., reps, periods)")
-    reps, periods = shape[-2:]
+    periods = shape[-1]
     employed = np.asarray(x.employed, dtype=float)
     if employed.ndim < 2 or np.broadcast_shapes(employed.shape, shape) != shape:
         raise ValueError(f"employed must broadcast to {shape}, got {employed.shape}")
@@ -345,46 +306,47 @@ def payout(plan: Plan, x: KernelInputs, *, detail: bool = True) -> Payouts:
     ytd = plan.attainment == "ytd"
     cum = (lambda v: _ytd(np.broadcast_to(v, shape), years)) if ytd else (lambda v: v)
     m_x, q_x, ti_x = cum(measure), cum(quota), cum(ti)
-    attain = _attainment(m_x, q_x)
     zero = _zeros(shape)
 
     commission, cap_cut, rate, paid_rate = zero, zero, zero, zero
     c = plan.commission
-    if c is not None:
-        lean = not detail and c.rate_of == "measure" and x.commission_base is None
-        if lean:  # commission = schedule × quota; cells without quota earn the first rate
-            per_quota = _schedule(c, attain)
-            earned = per_quota * q_x
+    # no statement detail and commission = schedule × quota: one blocked pass for both
+    lean = c is not None and not detail and c.rate_of == "measure" and x.commission_base is None
+    if lean and not ytd:
+        assert c is not None
+        attain, commission = lean_commission(c, measure, quota, _payout_cap(c, ti))
+        if x.cancelled is not None and plan.clawback is not None:
+            paid_rate = _ratio(commission, measure)
+    else:
+        attain = _attainment(m_x, q_x)
+    if c is not None and not (lean and not ytd):
+        if lean:  # year to date: commission = schedule × quota; no quota: the first rate
+            earned = schedule(c, attain) * q_x
             no_quota = _no_quota(q_x, shape)
             if no_quota is not None and c.gate <= 0:
                 earned[no_quota] = c.tiers[0].rate * m_x[no_quota]
-            rate = zero
         else:
             per_quota, rate = tier_commission(c, attain)
         basis = cum(base_w) if c.rate_of == "measure" else m_x
         if not lean:
             earned = rate * basis if c.rate_of == "measure" else per_quota * ti_x
-        capped_any = np.isfinite(c.cap_payout) or np.isfinite(c.cap_payout_ti)
-        if capped_any:
-            cap = np.full((reps, periods), c.cap_payout)
-            if np.isfinite(c.cap_payout_ti):
-                cap = np.minimum(cap, c.cap_payout_ti * ti)
+        cap = _payout_cap(c, ti)
+        if cap is not None:
             capped = np.minimum(earned, cum(np.broadcast_to(cap, shape)) if ytd else cap)
         else:
             capped = earned
         if ytd:
             commission = _true_up(capped, years)
-            cap_cut = _true_up(earned, years) - commission if capped_any and detail else zero
+            cap_cut = _true_up(earned, years) - commission if cap is not None and detail else zero
         else:
-            commission, cap_cut = capped, (earned - capped if capped_any and detail else zero)
+            commission = capped
+            cap_cut = earned - capped if cap is not None and detail else zero
         if not detail and (x.cancelled is None or plan.clawback is None):
             paid_rate = zero
-        elif not capped_any and c.rate_of == "measure" and not lean:
+        elif cap is None and c.rate_of == "measure" and not lean:
             paid_rate = np.where(basis > 0, rate, 0.0)
         else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                paid_rate = capped / basis
-            paid_rate[~(basis > 0)] = 0.0
+            paid_rate = _ratio(capped, basis)
 
     bonuses = {}
     for b in plan.bonuses:
@@ -433,20 +395,34 @@ def payout(plan: Plan, x: KernelInputs, *, detail: bool = True) -> Payouts:
     )
 
 
-def _zeros(shape: tuple[int, ...]) -> F:
-    """A read-only array of zeros (components a plan does not have share it)."""
-    out = np.zeros(shape)
-    out.flags.writeable = False
+def _payout_cap(c: Commission, ti: F) -> F | None:
+    """The most commission per rep and period (``None``: no payout cap)."""
+    if not (np.isfinite(c.cap_payout) or np.isfinite(c.cap_payout_ti)):
+        return None
+    cap = np.full(ti.shape[-2:], c.cap_payout)
+    return np.minimum(cap, c.cap_payout_ti * ti) if np.isfinite(c.cap_payout_ti) else cap
+
+
+def _ratio(paid: F, basis: F) -> F:
+    """``paid ÷ basis`` where the basis is positive, else 0 (the paid rate)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(paid / basis, dtype=float)
+    out[~(basis > 0)] = 0.0
     return out
 
 
+def _zeros(shape: tuple[int, ...]) -> F:
+    """Read-only zeros of ``shape`` taking no memory (components a plan does not have)."""
+    return np.broadcast_to(0.0, shape)
+
+
 def _full(a: F, shape: tuple[int, ...]) -> F:
-    """``a`` as an array of ``shape`` owned by the result: itself when the kernel made it, a
-    read-only broadcast when it is smaller (base salary repeated over scenarios), else a copy
-    (never a writable view of an input)."""
-    if a.shape == shape and a.flags.owndata:
+    """``a`` as an array of ``shape`` the result may hold: itself when the kernel made it
+    (or it is read-only already), a read-only broadcast when it is smaller (base salary
+    repeated over scenarios), else a copy (never a writable view of an input)."""
+    if a.shape == shape and (a.flags.owndata or not a.flags.writeable):
         return a
-    if a.flags.owndata and a.shape != shape:
+    if a.flags.owndata:
         return np.broadcast_to(a, shape)
     return np.broadcast_to(a, shape).copy()
 
@@ -470,7 +446,7 @@ def _draws(plan: Plan, x: KernelInputs, variable: F, employed: F, zero: F) -> tu
     draw = plan.draw
     shape = zero.shape
     reps, periods = shape[-2:]
-    if draw is None and not (variable < 0).any():
+    if draw is None and not (variable.size and variable.min() < 0):
         return zero, zero, zero, zero
     if x.draw_active is not None:
         active = np.asarray(x.draw_active, bool)

@@ -23,10 +23,13 @@ __all__ = [
     "BLOCK",
     "CLOUD_TRIALS",
     "ChunkResult",
+    "Paired",
     "PlanArrays",
     "PlanChunk",
     "TrialMetric",
     "TrialView",
+    "add_counts",
+    "bin_index",
     "plan_arrays",
     "run_chunk",
 ]
@@ -137,10 +140,26 @@ def plan_arrays(plan: Plan, population: Population) -> PlanArrays:
 
 # ------------------------------------------------------------------ one chunk
 @dataclass(eq=False)
+class Paired:
+    """One plan's annual pay against the baseline's on the same trials, per rep: sums,
+    squares and extremes of the difference, counts of gains and losses, and each trial's
+    histogram bin of the difference (:data:`DIFF_BINS`, in units of the rep's pay scale)."""
+
+    diff_sum: F
+    diff_sq: F
+    diff_min: F
+    diff_max: F
+    gains: NDArray[np.int64]
+    losses: NDArray[np.int64]
+    diff_bins: NDArray[np.uint16]
+
+
+@dataclass(eq=False)
 class PlanChunk:
-    """One plan's contribution from one chunk: per-trial rows, per-rep sums, extremes and
-    histograms (variable pay and the difference to the baseline, in units of the rep's pay
-    scale), and the first trials' per-rep points."""
+    """One plan's contribution from one chunk: per-trial rows, per-rep sums and extremes,
+    each trial's histogram bin of each rep's variable pay (:data:`PAY_BINS`, in units of the
+    rep's pay scale), the comparison with the baseline (``None`` for the baseline itself), and
+    the first trials' per-rep points."""
 
     per_trial: dict[str, F]
     pay_sum: F
@@ -148,14 +167,8 @@ class PlanChunk:
     attain_sum: F
     variable_min: F
     variable_max: F
-    pay_hist: NDArray[np.int64]
-    diff_sum: F
-    diff_sq: F
-    diff_min: F
-    diff_max: F
-    gains: NDArray[np.int64]
-    losses: NDArray[np.int64]
-    diff_hist: NDArray[np.int64]
+    pay_bins: NDArray[np.uint16]
+    paired: Paired | None
     cloud: tuple[F, F, F]
 
 
@@ -252,14 +265,14 @@ def run_chunk(
         keep = layout.eligible
         none = np.zeros(measure.shape[:-1])
         by_rep = {  # each component per trial and rep (components the plan lacks: zero)
-            n: none if n in result.absent else np.where(keep, _period_sum(c), 0.0)
+            n: none if n in result.absent else _annual(c, keep)
             for n, c in result.components.items()
         }
         totals = {n: by_rep[n].sum(axis=-1) for n in COMPONENTS}
         annual = sum(by_rep.values(), np.zeros_like(none))  # = total over periods
         variable = annual - by_rep["base"]
-        revenue = np.where(keep, measure.sum(axis=-1), 0.0)
-        q = np.where(keep, quota.sum(axis=-1), 0.0)
+        revenue = _annual(measure, keep)
+        q = _annual(quota, keep)
         with np.errstate(divide="ignore", invalid="ignore"):
             attainment = np.where(q > 0, revenue / np.where(q > 0, q, 1.0), np.nan)
         row = {
@@ -284,11 +297,23 @@ def run_chunk(
             )
             for metric in metrics:
                 row.update(metric(view))
+        paired = None
         if base_pay is None:
             base_pay = annual
-        diff = annual - base_pay
+        else:
+            diff = annual - base_pay
+            scaled_diff = diff / scale
+            paired = Paired(
+                diff.sum(axis=0),
+                (diff**2).sum(axis=0),
+                scaled_diff.min(axis=0),
+                scaled_diff.max(axis=0),
+                (diff > 1e-9).sum(axis=0),
+                (diff < -1e-9).sum(axis=0),
+                bin_index(scaled_diff, DIFF_BINS),
+            )
         cloud = max(0, min(trials, CLOUD_TRIALS - first_trial))
-        scaled, scaled_diff = variable / scale, diff / scale
+        scaled = variable / scale
         out.plans.append(
             PlanChunk(
                 row,
@@ -297,25 +322,26 @@ def run_chunk(
                 np.nansum(attainment, axis=0),
                 scaled.min(axis=0),
                 scaled.max(axis=0),
-                _histogram(scaled, PAY_BINS),
-                diff.sum(axis=0),
-                (diff**2).sum(axis=0),
-                scaled_diff.min(axis=0),
-                scaled_diff.max(axis=0),
-                (diff > 1e-9).sum(axis=0),
-                (diff < -1e-9).sum(axis=0),
-                _histogram(scaled_diff, DIFF_BINS),
+                bin_index(scaled, PAY_BINS),
+                paired,
                 (annual[:cloud], variable[:cloud], attainment[:cloud]),
             )
         )
     return out
 
 
+def _annual(a: F, keep: NDArray[np.bool_]) -> F:
+    """Sum over periods, zero for reps not on the plan (``keep`` False)."""
+    total = _period_sum(a)
+    return total if keep.all() else np.where(keep, total, 0.0)
+
+
 def _period_sum(a: F) -> F:
-    """Sum over periods; an array repeated along the trials axis is summed once."""
+    """Sum over periods; an array repeated along the trials axis is summed once. (``einsum``
+    sums each row the same way wherever it sits, so results do not depend on the chunk.)"""
     if a.ndim == 3 and a.strides[0] == 0:
-        return np.broadcast_to(a[0].sum(axis=-1), a.shape[:-1])
-    return np.asarray(a.sum(axis=-1), dtype=float)
+        return np.broadcast_to(np.einsum("...i->...", a[0]), a.shape[:-1])
+    return np.einsum("...i->...", a)
 
 
 def _trial_sum(a: F, trials: int) -> F:
@@ -323,12 +349,18 @@ def _trial_sum(a: F, trials: int) -> F:
     return a * trials if a.ndim == 2 else np.asarray(a.sum(axis=0), dtype=float)
 
 
-def _histogram(values: F, edges: F) -> NDArray[np.int64]:
-    """Per-rep counts of ``values`` (trials × reps) in evenly spaced ``edges`` (values
-    outside go to the first or last bin)."""
+def bin_index(values: F, edges: F) -> NDArray[np.uint16]:
+    """Bin of each value in evenly spaced ``edges`` (outside or NaN: the first or last)."""
     bins = len(edges) - 1
     scaled = (values - edges[0]) * (bins / (edges[-1] - edges[0]))
-    index = np.clip(np.nan_to_num(scaled, nan=0.0), 0, bins - 1).astype(np.int64)
-    reps = values.shape[1]
-    flat = index + bins * np.arange(reps)[None, :]
-    return np.bincount(flat.ravel(), minlength=bins * reps).reshape(reps, bins)
+    np.fmax(scaled, 0.0, out=scaled)  # fmax/fmin send NaN to the bound
+    np.fmin(scaled, bins - 1, out=scaled)
+    return scaled.astype(np.uint16)
+
+
+def add_counts(hist: NDArray[np.int64], index: NDArray[np.uint16]) -> None:
+    """Add a (trials × reps) array of bin indexes to per-rep counts ``hist`` (reps × bins)."""
+    reps, bins = hist.shape
+    flat = index.astype(np.intp)
+    flat += bins * np.arange(reps)
+    np.add.at(hist.reshape(-1), flat.reshape(-1), 1)

@@ -23,6 +23,7 @@ from scipy import stats
 
 from ..plans.kernel import KernelInputs, payout
 from ..plans.spec import Plan
+from .chunk import DIFF_BINS, PAY_BINS, add_counts
 from .scenario import Population, Scenario
 
 if TYPE_CHECKING:
@@ -287,30 +288,19 @@ class Accumulator:
             if len(part.cloud[0]):
                 self.clouds[i].append(part.cloud)
             acc = self.sums[i]
-            for name in (
-                "pay_sum",
-                "pay_sq",
-                "attain_sum",
-                "diff_sum",
-                "diff_sq",
-                "gains",
-                "losses",
-                "pay_hist",
-                "diff_hist",
-            ):
-                value = getattr(part, name)
-                if name not in acc:  # own copy, counts widened: later chunks add in place
-                    acc[name] = value.astype(np.int64 if value.dtype.kind == "i" else float)
-                else:
-                    acc[name] += value
-            for name, pick in (
-                ("variable_min", np.minimum),
-                ("variable_max", np.maximum),
-                ("diff_min", np.minimum),
-                ("diff_max", np.maximum),
-            ):
-                value = getattr(part, name)
-                acc[name] = value if name not in acc else pick(acc[name], value)
+            _fold(acc, part, ("pay_sum", "pay_sq", "attain_sum"))
+            _fold_extremes(acc, part, ("variable_min", "variable_max"))
+            if "pay_hist" not in acc:
+                acc["pay_hist"] = np.zeros((len(part.pay_sum), len(PAY_BINS) - 1), np.int64)
+            add_counts(acc["pay_hist"], part.pay_bins)
+            if part.paired is not None:
+                paired = part.paired
+                _fold(acc, paired, ("diff_sum", "diff_sq", "gains", "losses"))
+                _fold_extremes(acc, paired, ("diff_min", "diff_max"))
+                if "diff_hist" not in acc:
+                    shape = (len(paired.diff_sum), len(DIFF_BINS) - 1)
+                    acc["diff_hist"] = np.zeros(shape, np.int64)
+                add_counts(acc["diff_hist"], paired.diff_bins)
 
     def result(self) -> SimulationResult:
         """The combined result."""
@@ -321,8 +311,6 @@ class Accumulator:
             or self.employed_sum is None
         ):
             raise ValueError(f"only {self.next_trial} of {self.trials} trials were added")
-        from .chunk import DIFF_BINS, PAY_BINS
-
         pop, trials = self.scenario.population, self.trials
         frames = []
         for plan, rows in zip(self.plans, self.rows, strict=True):
@@ -338,13 +326,19 @@ class Accumulator:
         rep_frames, clouds = [], []
         for i, (plan, layout) in enumerate(zip(self.plans, self.layouts, strict=True)):
             a = self.sums[i]
+            if "diff_sum" not in a:  # the baseline against itself: no difference
+                zeros = np.zeros(len(pop.rep_ids))
+                a.update(dict.fromkeys(_PAIRED, zeros))
+                a["diff_hist"] = np.zeros((len(zeros), len(DIFF_BINS) - 1), np.int64)
             mean, dmean = a["pay_sum"] / trials, a["diff_sum"] / trials
             var = np.maximum(a["pay_sq"] / trials - mean**2, 0.0) * trials / n1
             dvar = np.maximum(a["diff_sq"] / trials - dmean**2, 0.0) * trials / n1
             pq = _hist_quantiles(a["pay_hist"], PAY_BINS, (0.1, 0.5, 0.9))
             pq = np.clip(pq, a["variable_min"][:, None], a["variable_max"][:, None])
-            dq = _hist_quantiles(a["diff_hist"], DIFF_BINS, (0.1, 0.9))
-            dq = np.clip(dq, a["diff_min"][:, None], a["diff_max"][:, None])
+            dq = np.zeros((len(mean), 2))
+            if a["diff_hist"].any():
+                dq = _hist_quantiles(a["diff_hist"], DIFF_BINS, (0.1, 0.9))
+                dq = np.clip(dq, a["diff_min"][:, None], a["diff_max"][:, None])
             frame = pd.DataFrame(
                 {
                     "plan": plan.name,
@@ -387,6 +381,27 @@ class Accumulator:
             self.budget,
             self.responses,
         )
+
+
+_PAIRED = ("diff_sum", "diff_sq", "diff_min", "diff_max", "gains", "losses")
+
+
+def _fold(acc: dict[str, NDArray[Any]], part: object, names: Sequence[str]) -> None:
+    """Add ``part``'s per-rep arrays into the running sums (own copies, counts widened)."""
+    for name in names:
+        value = getattr(part, name)
+        if name not in acc:
+            acc[name] = value.astype(np.int64 if value.dtype.kind == "i" else float)
+        else:
+            acc[name] += value
+
+
+def _fold_extremes(acc: dict[str, NDArray[Any]], part: object, names: Sequence[str]) -> None:
+    """Keep the running minimum (``*_min``) or maximum (``*_max``) of ``part``'s arrays."""
+    for name in names:
+        value = getattr(part, name)
+        pick = np.minimum if name.endswith("_min") else np.maximum
+        acc[name] = value if name not in acc else pick(acc[name], value)
 
 
 def _cloud(

@@ -22,7 +22,8 @@ from salesanalytics.simulation import (
     Population,
     simulate,
 )
-from salesanalytics.simulation.engine import default_chunk
+from salesanalytics.simulation.chunk import PAY_BINS, add_counts, bin_index
+from salesanalytics.simulation.engine import default_chunk, default_workers
 
 INF = float("inf")
 Q = 10_000.0  # monthly quota of every rep
@@ -214,3 +215,32 @@ def test_behavioural_responses_are_off_by_default_and_announced() -> None:
     assert slowed.totals()["capped"].to_numpy() == pytest.approx(
         plain.totals()["capped"].to_numpy()
     )
+
+
+def test_chunks_on_threads_give_the_same_result() -> None:
+    scenario = AttainmentScenario(population(30), LogNormal(1.0, 0.3), rho=0.4, month_sd=0.2)
+    plans = [flat(0.05), flat(0.06, "richer", cap_attainment=1.3)]
+    one = simulate(plans, scenario, trials=320, seed=5, chunk_size=BLOCK, workers=1)
+    three = simulate(plans, scenario, trials=320, seed=5, chunk_size=BLOCK, workers=3)
+    pd.testing.assert_frame_equal(one.per_trial, three.per_trial)
+    pd.testing.assert_frame_equal(one.per_rep, three.per_rep)  # folded in the same order
+    pd.testing.assert_frame_equal(one.cloud, three.cloud)
+    assert default_workers() >= 1
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        simulate(plans, scenario, trials=64, workers=0)
+
+
+def test_pay_histogram_counts_match_numpy() -> None:
+    rng = np.random.default_rng(4)
+    values = rng.normal(1.0, 2.0, (300, 7))
+    values[0, :3] = [np.nan, np.inf, -np.inf]
+    values[1, :2] = [PAY_BINS[-1], PAY_BINS[0]]  # the edges themselves
+    hist = np.zeros((7, len(PAY_BINS) - 1), dtype=np.int64)
+    add_counts(hist, bin_index(values[:150], PAY_BINS))
+    add_counts(hist, bin_index(values[150:], PAY_BINS))  # two chunks add up
+    # numpy's histogram, with values outside the edges (and NaN) put in the end bins
+    inside = np.clip(np.nan_to_num(values, nan=-1.0), PAY_BINS[0], PAY_BINS[-1] - 1e-9)
+    for r in range(7):
+        expected, _ = np.histogram(inside[:, r], bins=PAY_BINS)
+        np.testing.assert_array_equal(hist[r], expected)
+    assert hist.sum() == values.size
