@@ -116,6 +116,8 @@ def _check(args: argparse.Namespace) -> None:
         raise DataError(f"--trials must be at least 1, got {args.trials}")
     if args.budget is not None and not (math.isfinite(args.budget) and args.budget > 0):
         raise DataError(f"--budget must be a positive amount, got {args.budget}")
+    if args.workers is not None and args.workers < 1:
+        raise DataError(f"--workers must be at least 1, got {args.workers}")
     sd = args.attainment_sd
     if sd is not None:
         if args.scenario != "attainment":
@@ -146,6 +148,7 @@ def _cmd_simulate(args: argparse.Namespace, load: Callable[[argparse.Namespace],
             args.trials,
             args.seed,
             budget=args.budget,
+            workers=args.workers,
             progress=args.progress,
             metrics=[metric],
         )
@@ -226,6 +229,13 @@ def add_simulate_command(
         type=float,
         metavar="X",
         help="sd of annual attainment with --scenario attainment (default 0.2)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="threads running chunks (default: the cores available, at most 4); the numbers "
+        "are the same for any N",
     )
     p.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
     fmt = p.add_mutually_exclusive_group()

@@ -181,6 +181,7 @@ def test_history_scenario(plans: tuple[Path, Path], capsys: pytest.CaptureFixtur
         (["--trials", "0"], "--trials must be at least 1"),
         (["--budget", "-5"], "--budget must be a positive amount"),
         (["--attainment-sd", "-0.1"], "--attainment-sd must be zero or more"),
+        (["--workers", "0"], "--workers must be at least 1"),
     ],
 )
 def test_bad_options(
