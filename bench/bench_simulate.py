@@ -350,6 +350,12 @@ def run(
         "speedup_engine_on_workers_over_loop": round(median("loop_over_engine_on_workers"), 1),
         "speedup_reference_over_loop": round(median("loop_over_reference"), 1),
         "speedups_engine_over_loop_by_round": [round(r["loop_over_engine"], 1) for r in rounds],
+        "speedups_engine_on_workers_over_loop_by_round": [
+            round(r["loop_over_engine_on_workers"], 1) for r in rounds
+        ],
+        "ratios_engine_on_workers_over_reference_by_round": [
+            round(r["engine_on_workers_over_reference"], 2) for r in rounds
+        ],
         "loop_subsample": f"{min(loop_reps, reps)} reps x {min(loop_trials, setup.chunk)} "
         "trials x 12",
         "ns_per_cell_engine": round(1e9 * median("engine_s") / cells, 2),
