@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 from ._base import ABSURD_RATE, INF, MEASURES, PlanError, _check, _non_negative, _Replaceable
@@ -147,12 +148,12 @@ class Commission(_Replaceable):
             "raise the cap or lower the gate",
         )
 
-    @property
+    @cached_property
     def lowers(self) -> tuple[float, ...]:
         """Tier lower bounds."""
         return tuple(t.lower for t in self.tiers)
 
-    @property
+    @cached_property
     def rates(self) -> tuple[float, ...]:
         """Tier rates."""
         return tuple(t.rate for t in self.tiers)

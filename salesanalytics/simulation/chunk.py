@@ -263,14 +263,13 @@ def run_chunk(
         )
         result = payout(layout.plan, inputs, detail=False)
         keep = layout.eligible
-        none = np.zeros(measure.shape[:-1])
-        by_rep = {  # each component per trial and rep (components the plan lacks: zero)
-            n: none if n in result.absent else _annual(c, keep)
-            for n, c in result.components.items()
+        by_rep = {  # each component the plan has, per trial and rep
+            n: _annual(c, keep) for n, c in result.components.items() if n not in result.absent
         }
-        totals = {n: by_rep[n].sum(axis=-1) for n in COMPONENTS}
-        annual = sum(by_rep.values(), np.zeros_like(none))  # = total over periods
-        variable = annual - by_rep["base"]
+        none = np.zeros(measure.shape[:-2])
+        totals = {n: by_rep[n].sum(axis=-1) if n in by_rep else none for n in COMPONENTS}
+        annual = _sum(list(by_rep.values()), measure.shape[:-1])  # = total over periods
+        variable = annual - by_rep["base"] if "base" in by_rep else annual
         revenue = _annual(measure, keep)
         q = _annual(quota, keep)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -328,6 +327,16 @@ def run_chunk(
             )
         )
     return out
+
+
+def _sum(parts: list[F], shape: tuple[int, ...]) -> F:
+    """The sum of ``parts`` as a new array of ``shape`` (zeros when there are none)."""
+    if not parts:
+        return np.zeros(shape)
+    out = np.add(parts[0], parts[1]) if len(parts) > 1 else np.array(parts[0], dtype=float)
+    for part in parts[2:]:
+        out += part
+    return out if out.shape == shape else np.array(np.broadcast_to(out, shape))
 
 
 def _annual(a: F, keep: NDArray[np.bool_]) -> F:
