@@ -27,9 +27,10 @@ incentive. Three ways to compute the same per-trial total pay:
   so the payout math of both is compared without draws or engine bookkeeping;
 * **Python loop**: per rep, per trial (each rep's year drawn in plain Python: a truncated
   normal by inverse CDF, as the scenario does), per month in plain Python, keeping per-trial
-  totals and per-rep sums (what a hand-rolled notebook does), on a subsample of reps and
-  trials, extrapolated per cell to the full size. The same loop run on the engine's draws
-  must give the reference's totals.
+  totals and per-rep sums (what a hand-rolled notebook does), timed on about
+  ``--loop-reps × --loop-trials × 12`` cells in 25 slices of reps spread over the reference's
+  pass (so it sees the same machine as the reference beside it), extrapolated per cell to the
+  full size. The same loop run on the engine's draws must give the reference's totals.
 
 The machine may be shared, so the three run in ``--repeat`` interleaved rounds (engine on one
 thread, reference, engine on threads, loop) and each ratio is the median of the rounds'
@@ -207,16 +208,25 @@ def time_engine(setup: Setup, trials: int, seed: int, workers: int) -> tuple[flo
 
 
 def time_reference(
-    setup: Setup, trials: int, seed: int, kernel_chunks: int
-) -> tuple[float, float, F, float, float, F, F]:
+    setup: Setup, trials: int, seed: int, kernel_chunks: int, loop_cells: int
+) -> tuple[float, float, F, float, float, F, F, float]:
     """The reference over every chunk: draw seconds, math seconds, totals; on the first
     ``kernel_chunks`` chunks also the library kernel alone (seconds, and the reference
-    math's seconds on those chunks, totals); and the first chunk's measure (for the loop)."""
+    math's seconds on those chunks, totals); the first chunk's measure (for the loop check);
+    and the plain-Python loop's seconds per cell, timed on slices of reps spread over the
+    whole pass (about ``loop_cells`` cells in all), so that it sees the same machine as the
+    reference beside it."""
     reference = np.empty(trials)
     kernel_parts: list[F] = []
-    draw_s = reference_s = kernel_s = kernel_ref_s = 0.0
+    draw_s = reference_s = kernel_s = kernel_ref_s = loop_s = 0.0
     first: F | None = None
-    for start in range(0, trials, setup.chunk):
+    chunks = -(-trials // setup.chunk)
+    slices = min(chunks, 25)
+    loop_trials = min(setup.chunk, trials)
+    loop_reps = max(1, -(-loop_cells // (12 * loop_trials * slices)))
+    timed_cells = done = 0
+    draws = python_draws(1.0, 0.25, seed)
+    for i, start in enumerate(range(0, trials, setup.chunk)):
         n = min(setup.chunk, trials - start)
         t0 = time.perf_counter()
         sample = _draw(setup.scenario, seed, start // BLOCK, n)
@@ -225,10 +235,20 @@ def time_reference(
             sample.measure, setup.quota, setup.cap, setup.base_total
         )
         t2 = time.perf_counter()
-        draw_s, reference_s = draw_s + t1 - t0, reference_s + t2 - t1
+        math_s = t2 - t1
+        draw_s, reference_s = draw_s + t1 - t0, reference_s + math_s
         if first is None:
             first = sample.measure
-        if start // setup.chunk >= kernel_chunks:
+        if i * slices // chunks != (i + 1) * slices // chunks:  # one slice of the loop
+            reps = (np.arange(loop_reps) + done * loop_reps) % len(setup.quota)
+            done += 1
+            t3 = time.perf_counter()
+            loop_totals(
+                draws, setup.quota[reps], setup.cap[reps], setup.base_month[reps], loop_trials
+            )
+            loop_s += time.perf_counter() - t3
+            timed_cells += len(reps) * loop_trials * 12
+        if i >= kernel_chunks:
             continue
         x = KernelInputs(
             measure=sample.measure,
@@ -238,30 +258,28 @@ def time_reference(
             target_incentive=setup.pop.target_incentive,
             year=np.zeros(12, dtype=np.int64),
         )
+        t2 = time.perf_counter()
         pay = payout(PLAN, x, detail=False)
         parts = [c for name, c in pay.components.items() if name not in pay.absent]
         kernel_parts.append(np.sum([c.sum(axis=(-2, -1)) for c in parts], axis=0))
         kernel_s += time.perf_counter() - t2
-        kernel_ref_s += t2 - t1
+        kernel_ref_s += math_s
     assert first is not None
     kernel = np.concatenate(kernel_parts) if kernel_parts else np.empty(0)
-    return draw_s, reference_s, reference, kernel_s, kernel_ref_s, kernel, first
+    loop_per_cell = loop_s / max(timed_cells, 1)
+    return draw_s, reference_s, reference, kernel_s, kernel_ref_s, kernel, first, loop_per_cell
 
 
-def time_loop(setup: Setup, first: F, loop_reps: int, loop_trials: int, seed: int) -> float:
-    """Seconds of the plain-Python loop, drawing its own years, on the subsample; checks
-    that the same loop on the engine's draws gives the reference's totals."""
+def check_loop(setup: Setup, first: F, loop_reps: int, loop_trials: int) -> None:
+    """The loop, run on the engine's own draws for a subsample, gives the reference's
+    totals (so the timed loop computes the same plan)."""
     lt, lr = min(loop_trials, first.shape[0]), min(loop_reps, first.shape[1])
     quota, cap, base_month = setup.quota[:lr], setup.cap[:lr], setup.base_month[:lr]
-    t0 = time.perf_counter()
-    loop_totals(python_draws(1.0, 0.25, seed), quota, cap, base_month, lt)
-    loop_s = time.perf_counter() - t0
     drawn = first[:lt, :lr, 0] / quota[None, :, 0]
     loop = loop_totals(lambda t, r: float(drawn[t, r]), quota, cap, base_month, lt)
     sub = reference_totals(first[:lt, :lr], quota, cap, float(base_month.sum() * 12))
     gap = float(np.max(np.abs(loop / sub - 1)))
     assert gap < 1e-9, f"loop totals differ from the reference by {gap:.3g}"
-    return loop_s * first.shape[0] * first.shape[1] / (lt * lr)  # seconds per chunk-sized
 
 
 def _gap(values: F, reference: F) -> float:
@@ -291,12 +309,12 @@ def run(
     for i in range(repeat):
         engine_s, totals = time_engine(setup, trials, seed, 1)
         rss_engine = rss_engine or _rss()
-        draw_s, ref_s, reference, kernel_s, kernel_ref_s, kernel, first = time_reference(
-            setup, trials, seed, kernel_chunks if i == 0 else 0
+        draw_s, ref_s, reference, kernel_s, kernel_ref_s, kernel, first, per_cell = time_reference(
+            setup, trials, seed, kernel_chunks if i == 0 else 0, loop_reps * loop_trials * 12
         )
         threaded_s, threaded = time_engine(setup, trials, seed, threads)
         assert np.array_equal(threaded, totals), "running chunks on threads changed results"
-        loop_s = time_loop(setup, first, loop_reps, loop_trials, seed) * trials / len(first)
+        loop_s = per_cell * reps * trials * 12
         rss_all = max(rss_all, _rss())
         if i == 0:
             gaps = {"engine": _gap(totals, reference)}
@@ -304,6 +322,7 @@ def run(
             for name, gap in gaps.items():
                 assert gap < 1e-9, f"{name} totals differ from the reference by {gap:.3g}"
             kernel_ratio = kernel_s / kernel_ref_s
+            check_loop(setup, first, loop_reps, loop_trials)
         ref_e2e = draw_s + ref_s
         rounds.append(
             {
@@ -356,8 +375,7 @@ def run(
         "ratios_engine_on_workers_over_reference_by_round": [
             round(r["engine_on_workers_over_reference"], 2) for r in rounds
         ],
-        "loop_subsample": f"{min(loop_reps, reps)} reps x {min(loop_trials, setup.chunk)} "
-        "trials x 12",
+        "loop_cells_timed_per_round": loop_reps * loop_trials * 12,
         "ns_per_cell_engine": round(1e9 * median("engine_s") / cells, 2),
         "ns_per_cell_engine_on_workers": round(1e9 * median("engine_on_workers_s") / cells, 2),
         "ns_per_cell_reference": round(1e9 * median("reference_s") / cells, 2),
