@@ -6,7 +6,7 @@ retroactive one is the rate of the tier reached times ``a``; attainment at or be
 nothing. Both are a handful of
 element-wise operations, so they are evaluated block by block (:data:`BLOCK_CELLS` cells at a
 time), each block staying in the processor's cache while every operation runs over it: the
-arrays are read and written once from memory instead of once per operation. The payout kernel
+arrays are read and written once from main memory instead of once per operation. The payout kernel
 uses :func:`schedule` for backtests and, in a simulation (no statement detail),
 :func:`lean_commission`, which also divides measure by quota, multiplies back and applies the
 payout cap inside the same blocks.
@@ -24,8 +24,10 @@ from .commission import Commission
 __all__ = ["BLOCK_CELLS", "lean_commission", "schedule", "tier_commission"]
 
 F = NDArray[np.float64]
-BLOCK_CELLS = 1 << 14
-"""Cells per block: a few float64 arrays of this size fit in a core's L2 cache."""
+BLOCK_CELLS = 1 << 16
+"""Cells per block: the few float64 arrays of a block (512 KiB each) stay in the processor's
+cache, and blocks are large enough that the Python call per operation costs little (which
+also lets threads running chunks side by side rarely wait for each other)."""
 Index = tuple[int | slice, ...]
 
 

@@ -274,12 +274,14 @@ def run_chunk(
         q = _annual(quota, keep)
         with np.errstate(divide="ignore", invalid="ignore"):
             attainment = np.where(q > 0, revenue / np.where(q > 0, q, 1.0), np.nan)
+        counted = np.broadcast_to((q > 0).sum(axis=-1), none.shape)  # reps with a quota
+        at_quota = (attainment >= 1).sum(axis=-1) / np.maximum(counted, 1)
         row = {
             **totals,
             "total": annual.sum(axis=-1),
             "variable": variable.sum(axis=-1),
             "revenue": revenue.sum(axis=-1),
-            "at_quota": np.nanmean(np.where(keep, attainment >= 1, np.nan), axis=-1),
+            "at_quota": np.where(counted > 0, at_quota, np.nan),
         }
         if metrics:
             view = TrialView(

@@ -178,6 +178,11 @@ def test_eligibility_budget_and_pay_at_100() -> None:
     # trials exceed a 576,000 budget
     assert cost["p_over_budget"] == (res.totals()["ti plan"] > 576_000).mean()
     assert 0.3 < cost["p_over_budget"] < 0.7
+    # the share at quota counts the 8 reps on the plan only: by hand from the cloud's points
+    by_hand = res.cloud.groupby("trial")["attainment"].apply(lambda a: (a >= 1).mean())
+    at_quota = res.totals("at_quota")["ti plan"]
+    np.testing.assert_allclose(at_quota.loc[by_hand.index], by_hand.to_numpy(), rtol=1e-12)
+    assert set(np.round(at_quota * 8, 9)) <= set(range(9))
 
 
 def test_population_from_sample_and_chunking_default() -> None:
