@@ -310,16 +310,18 @@ def payout(plan: Plan, x: KernelInputs, *, detail: bool = True) -> Payouts:
 
     commission, cap_cut, rate, paid_rate = zero, zero, zero, zero
     c = plan.commission
-    # no statement detail and commission = schedule × quota: one blocked pass for both
+    # no statement detail and commission = schedule × quota (lean); with periods paid on
+    # their own attainment, attainment and capped commission come from one blocked pass
     lean = c is not None and not detail and c.rate_of == "measure" and x.commission_base is None
-    if lean and not ytd:
+    fused = lean and not ytd
+    if fused:
         assert c is not None
         attain, commission = lean_commission(c, measure, quota, _payout_cap(c, ti))
         if x.cancelled is not None and plan.clawback is not None:
             paid_rate = _ratio(commission, measure)
     else:
         attain = _attainment(m_x, q_x)
-    if c is not None and not (lean and not ytd):
+    if c is not None and not fused:
         if lean:  # year to date: commission = schedule × quota; no quota: the first rate
             earned = schedule(c, attain) * q_x
             no_quota = _no_quota(q_x, shape)
@@ -372,11 +374,11 @@ def payout(plan: Plan, x: KernelInputs, *, detail: bool = True) -> Payouts:
     variable = _total([commission, spiff, clawback, bonus, pooled], zero)
     advance, recovery, balance, at_exit = _draws(plan, x, variable, employed, zero)
     components = {
-        "base": _full(base, shape),
-        "commission": _full(commission, shape),
+        "base": _full(base, zero),
+        "commission": _full(commission, zero),
         "bonus": bonus,
         "team_pool": pooled,
-        "spiff": _full(spiff, shape),
+        "spiff": _full(spiff, zero),
         "clawback": clawback,
         "advance": advance,
         "recovery": recovery,
@@ -386,9 +388,9 @@ def payout(plan: Plan, x: KernelInputs, *, detail: bool = True) -> Payouts:
         MappingProxyType(bonuses),
         MappingProxyType(pools),
         attain,
-        _full(rate, shape),
-        _full(cap_cut, shape),
-        _full(paid_rate, shape),
+        _full(rate, zero),
+        _full(cap_cut, zero),
+        _full(paid_rate, zero),
         balance,
         at_exit,
         frozenset(name for name, values in components.items() if values is zero),
@@ -416,11 +418,13 @@ def _zeros(shape: tuple[int, ...]) -> F:
     return np.broadcast_to(0.0, shape)
 
 
-def _full(a: F, shape: tuple[int, ...]) -> F:
-    """``a`` as an array of ``shape`` the result may hold: itself when the kernel made it
-    (or it is read-only already), a read-only broadcast when it is smaller (base salary
-    repeated over scenarios), else a copy (never a writable view of an input)."""
-    if a.shape == shape and (a.flags.owndata or not a.flags.writeable):
+def _full(a: F, zero: F) -> F:
+    """``a`` as an array of the output shape that the result may hold: the shared ``zero``
+    or an array the kernel made as they are, a read-only broadcast of a smaller array the
+    kernel made (base salary repeated over scenarios), else a copy (never a view of an
+    input)."""
+    shape = zero.shape
+    if a is zero or (a.shape == shape and a.flags.owndata):
         return a
     if a.flags.owndata:
         return np.broadcast_to(a, shape)

@@ -361,8 +361,10 @@ def _trial_sum(a: F, trials: int) -> F:
 
 
 def bin_index(values: F, edges: F) -> NDArray[np.uint16]:
-    """Bin of each value in evenly spaced ``edges`` (outside or NaN: the first or last)."""
+    """Bin of each value in evenly spaced ``edges`` (below or NaN: the first; above: the
+    last)."""
     bins = len(edges) - 1
+    assert bins <= np.iinfo(np.uint16).max + 1
     scaled = (values - edges[0]) * (bins / (edges[-1] - edges[0]))
     np.fmax(scaled, 0.0, out=scaled)  # fmax/fmin send NaN to the bound
     np.fmin(scaled, bins - 1, out=scaled)
