@@ -33,8 +33,10 @@ from types import MappingProxyType
 import numpy as np
 from numpy.typing import NDArray
 
+from .draw_balance import draw_balance
 from .schedule import lean_commission, schedule, tier_commission
-from .spec import Commission, Plan, QuotaBonus, TeamPool
+from .spec import Commission, Plan, QuotaBonus
+from .team_pools import team_pool
 
 __all__ = ["KernelInputs", "Payouts", "payout", "tier_commission"]
 
@@ -227,44 +229,6 @@ def _bonus(bonus: QuotaBonus, attainment: F, ti: F) -> F:
     return value * ti if bonus.of_target_incentive else value
 
 
-def _team_sum(x: F, team: NDArray[np.int64]) -> F:
-    """Each rep's team total of ``x`` along the reps axis (0 for reps without a team)."""
-    n = int(team.max()) + 1 if len(team) and team.max() >= 0 else 0
-    if n == 0:
-        return np.zeros_like(x)
-    order = np.argsort(team, kind="stable")
-    ordered = team[order]
-    keep = ordered >= 0
-    order, ordered = order[keep], ordered[keep]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    sums = np.add.reduceat(x[..., order, :], starts, axis=-2)
-    slot = np.full(n, 0, dtype=np.int64)
-    slot[ordered[starts]] = np.arange(len(starts))
-    out = sums[..., slot[np.maximum(team, 0)], :]
-    return np.where((team >= 0)[:, None], out, 0.0)
-
-
-def _team_pool(pool: TeamPool, x: KernelInputs, measure: F, quota: F, ti: F) -> F:
-    assert x.team is not None
-    team_measure = _team_sum(measure, x.team)
-    team_quota = _team_sum(np.broadcast_to(quota, measure.shape).copy(), x.team)
-    reached = _attainment(team_measure, team_quota) >= pool.gate
-    if pool.gate > 0:
-        reached &= team_quota > 0
-    size = pool.rate * team_measure + pool.amount * (x.team >= 0)[:, None]
-    present = np.broadcast_to((x.employed > 0).astype(float), measure.shape)
-    if pool.share == "equal":
-        weight = present
-    elif pool.share == "credit":
-        weight = measure * present
-    else:
-        weight = np.broadcast_to(ti, measure.shape) * present
-    total = _team_sum(np.ascontiguousarray(weight), x.team)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(total > 0, weight / np.where(total > 0, total, 1.0), 0.0)
-    return np.where(reached, size * share, 0.0)
-
-
 # ------------------------------------------------------------------ the kernel
 def payout(plan: Plan, x: KernelInputs, *, detail: bool = True) -> Payouts:
     """Payouts of ``plan`` for credited measure and quota arrays of any leading shape.
@@ -359,7 +323,7 @@ def payout(plan: Plan, x: KernelInputs, *, detail: bool = True) -> Payouts:
         if x.team is None:
             raise ValueError("team pools need the team of each rep (KernelInputs.team)")
         for pool in plan.team_pools:
-            pools[pool.name] = _team_pool(pool, x, measure, quota, ti)
+            pools[pool.name] = team_pool(pool, x.team, employed, measure, quota, ti)
     spiff = zero if x.spiff is None else np.broadcast_to(np.asarray(x.spiff, float), shape)
     clawback = zero
     if x.cancelled is not None and plan.clawback is not None and c is not None:
@@ -372,7 +336,9 @@ def payout(plan: Plan, x: KernelInputs, *, detail: bool = True) -> Payouts:
     bonus = _total(list(bonuses.values()), zero)
     pooled = _total(list(pools.values()), zero)
     variable = _total([commission, spiff, clawback, bonus, pooled], zero)
-    advance, recovery, balance, at_exit = _draws(plan, x, variable, employed, zero)
+    advance, recovery, balance, at_exit = draw_balance(
+        plan.draw, variable, employed, x.draw_active, x.exits, zero
+    )
     components = {
         "base": _full(base, zero),
         "commission": _full(commission, zero),
@@ -442,39 +408,3 @@ def _total(parts: list[F], zero: F) -> F:
     for p in live[1:]:
         out += p
     return out
-
-
-def _draws(plan: Plan, x: KernelInputs, variable: F, employed: F, zero: F) -> tuple[F, F, F, F]:
-    """Draw advances, recoveries and the balance: a scan over periods (skipped when there is
-    no draw and no negative variable pay: nothing to advance, owe or recover)."""
-    draw = plan.draw
-    shape = zero.shape
-    reps, periods = shape[-2:]
-    if draw is None and not (variable.size and variable.min() < 0):
-        return zero, zero, zero, zero
-    if x.draw_active is not None:
-        active = np.asarray(x.draw_active, bool)
-    else:
-        active = employed > 0
-        if draw is not None and draw.periods:
-            first = np.argmax(active, axis=-1)[..., None]
-            active = active & (np.arange(periods) - first < draw.periods)
-    guarantee = np.broadcast_to((draw.amount if draw else 0.0) * employed * active, shape)
-    recoverable = draw.recoverable if draw else True
-    share = draw.recovery_share if draw else 1.0
-    exits = np.zeros((reps, periods), bool) if x.exits is None else np.asarray(x.exits, bool)
-    advance, recovery = np.zeros(shape), np.zeros(shape)
-    balance, at_exit = np.zeros(shape), np.zeros(shape)
-    owed = np.zeros(shape[:-1])
-    for p in range(periods):
-        v, g = variable[..., p], guarantee[..., p]
-        short = v < g
-        repay = np.where(short, 0.0, np.minimum(owed, share * np.maximum(v - g, 0.0)))
-        debt = np.where(short, (g - v) if recoverable else np.maximum(-v, 0.0), 0.0)
-        advance[..., p] = np.where(short, g - v, 0.0)
-        recovery[..., p] = -repay
-        owed = owed - repay + debt
-        balance[..., p] = owed
-        at_exit[..., p] = np.where(exits[:, p], owed, 0.0)
-        owed = np.where(exits[:, p], 0.0, owed)
-    return advance, recovery, balance, at_exit
