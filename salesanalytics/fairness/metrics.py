@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from .._ratio import ratio
 from .gaps import GapFit, group_gaps
 
 __all__ = [
@@ -86,7 +87,7 @@ def cv(x: ArrayLike) -> F:
     with np.errstate(invalid="ignore", divide="ignore"):
         mu = np.where(ok, a, 0.0).sum(axis=-1) / n
         sd = np.sqrt(np.where(ok, (a - mu[..., None]) ** 2, 0.0).sum(axis=-1) / n)
-        out = np.where(mu > 0, sd / np.where(mu > 0, mu, 1.0), np.nan)
+    out = ratio(sd, mu, np.nan)
     return np.where((n > 0) & (sd == 0), 0.0, np.where(n > 0, out, np.nan))
 
 
@@ -163,7 +164,7 @@ def rank_correlation(pay: ArrayLike, attainment: ArrayLike) -> F:
         da = ra - np.nanmean(ra, axis=-1, keepdims=True)
         num = np.nansum(dp * da, axis=-1)
         den = np.sqrt(np.nansum(dp**2, axis=-1) * np.nansum(da**2, axis=-1))
-        r = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    r = ratio(num, den, np.nan)
     return np.where(n >= 3, r, np.nan)
 
 

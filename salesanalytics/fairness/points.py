@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from .._ratio import ratio
 from ..plans.backtest import Backtest
 from ..simulation.result import SimulationResult
 from .trial import PayKind, scale_of
@@ -56,7 +57,7 @@ def backtest_arrays(bt: Backtest, pay: PayKind = "target") -> dict[str, F]:
     with np.errstate(invalid="ignore", divide="ignore"):
         quota = np.where(on, bt.quota, 0.0).sum(-1)
         revenue = np.where(on, bt.measure, 0.0).sum(-1)
-        attainment = np.where(quota > 0, revenue / np.where(quota > 0, quota, 1.0), np.nan)
+        attainment = ratio(revenue, quota, np.nan)
         total = np.where(on, total_p, 0.0).sum(-1)
         variable = np.where(on, variable_p, 0.0).sum(-1)
         target = scale_p.sum(-1)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from .._ratio import ratio
 from ..plans.spec import Plan
 from ..simulation.chunk import TrialView, plan_arrays
 from ..simulation.scenario import Population
@@ -168,8 +169,8 @@ class FairnessMetric:
         # drawn to leave earns less than the population's base.
         drawn = getattr(view, "employed", None)
         if drawn is not None:
-            ratio = np.where(employed > 0, drawn / np.where(employed > 0, employed, 1.0), 0.0)
-            employed, scale = np.broadcast_to(drawn, view.pay.shape), scale * ratio
+            share = ratio(drawn, employed)
+            employed, scale = np.broadcast_to(drawn, view.pay.shape), scale * share
         paid_base = getattr(view, "base", None)
         base = np.minimum(base, view.pay) if paid_base is None else paid_base
         keep = view.eligible

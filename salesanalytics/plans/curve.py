@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from .._ratio import ratio
 from .kernel import KernelInputs, Payouts, payout
 from .spec import Plan
 
@@ -274,8 +275,7 @@ def _table(s: _Setting, grid: F) -> pd.DataFrame:
     variable = pay.variable[:, 0, :].sum(axis=-1)
     measure = grid * s.unit
     ti = s.target_incentive * s.periods
-    with np.errstate(divide="ignore", invalid="ignore"):
-        effective = np.where(measure > 0, variable[:n] / np.where(measure > 0, measure, 1), np.nan)
+    effective = ratio(variable[:n], measure, np.nan)
     return pd.DataFrame(
         {
             "plan": s.plan.name,

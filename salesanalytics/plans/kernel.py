@@ -33,6 +33,7 @@ from types import MappingProxyType
 import numpy as np
 from numpy.typing import NDArray
 
+from .._ratio import all_positive, ratio
 from .draw_balance import draw_balance
 from .schedule import lean_commission, schedule, tier_commission
 from .spec import Commission, Plan, QuotaBonus
@@ -192,32 +193,6 @@ def _true_up(earned_to_date: F, years: list[slice]) -> F:
     return out
 
 
-def _attainment(measure: F, quota: F) -> F:
-    """Measure ÷ quota, 0 where there is no quota (the quota may broadcast to the measure)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.asarray(measure / quota, dtype=float)
-    _zero_where_no_quota(out, quota)
-    return out
-
-
-def _no_quota(quota: F, shape: tuple[int, ...]) -> NDArray[np.bool_] | None:
-    """Where there is no quota, as a mask of ``shape``; ``None`` when there is quota
-    everywhere (checked on the quota as given, before broadcasting: cheap)."""
-    q = np.asarray(quota)
-    while q.ndim and q.strides[0] == 0:  # a broadcast view: look at one slice
-        q = q[0]
-    bad = ~(q > 0)
-    if not bad.any():
-        return None
-    return np.broadcast_to(~(np.asarray(quota) > 0), shape)
-
-
-def _zero_where_no_quota(out: F, quota: F) -> None:
-    mask = _no_quota(quota, out.shape)
-    if mask is not None:
-        out[mask] = 0.0
-
-
 def _bonus(bonus: QuotaBonus, attainment: F, ti: F) -> F:
     at = np.array([p[0] for p in bonus.points])
     amounts = np.array([p[1] for p in bonus.points])
@@ -282,15 +257,15 @@ def payout(plan: Plan, x: KernelInputs, *, detail: bool = True) -> Payouts:
         assert c is not None
         attain, commission = lean_commission(c, measure, quota, _payout_cap(c, ti))
         if x.cancelled is not None and plan.clawback is not None:
-            paid_rate = _ratio(commission, measure)
+            paid_rate = ratio(commission, measure)
     else:
-        attain = _attainment(m_x, q_x)
+        attain = ratio(m_x, q_x)
     if c is not None and not fused:
         if lean:  # year to date: commission = schedule × quota; no quota: the first rate
             earned = schedule(c, attain) * q_x
-            no_quota = _no_quota(q_x, shape)
-            if no_quota is not None and c.gate <= 0:
-                earned[no_quota] = c.tiers[0].rate * m_x[no_quota]
+            if c.gate <= 0 and not all_positive(q_x):
+                no_quota = np.broadcast_to(~(q_x > 0), shape)
+                earned[no_quota] = c.tiers[0].rate * np.broadcast_to(m_x, shape)[no_quota]
         else:
             per_quota, rate = tier_commission(c, attain)
         basis = cum(base_w) if c.rate_of == "measure" else m_x
@@ -312,7 +287,7 @@ def payout(plan: Plan, x: KernelInputs, *, detail: bool = True) -> Payouts:
         elif cap is None and c.rate_of == "measure" and not lean:
             paid_rate = np.where(basis > 0, rate, 0.0)
         else:
-            paid_rate = _ratio(capped, basis)
+            paid_rate = ratio(capped, basis)
 
     bonuses = {}
     for b in plan.bonuses:
@@ -369,14 +344,6 @@ def _payout_cap(c: Commission, ti: F) -> F | None:
         return None
     cap = np.full(ti.shape[-2:], c.cap_payout)
     return np.minimum(cap, c.cap_payout_ti * ti) if np.isfinite(c.cap_payout_ti) else cap
-
-
-def _ratio(paid: F, basis: F) -> F:
-    """``paid ÷ basis`` where the basis is positive, else 0 (the paid rate)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.asarray(paid / basis, dtype=float)
-    out[~(basis > 0)] = 0.0
-    return out
 
 
 def _zeros(shape: tuple[int, ...]) -> F:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 import numpy as np
 from numpy.typing import NDArray
 
+from .._ratio import all_positive
 from .commission import Commission
 
 __all__ = ["BLOCK_CELLS", "lean_commission", "schedule", "tier_commission"]
@@ -34,13 +35,6 @@ Index = tuple[int | slice, ...]
 def _as_3d(a: F, shape: tuple[int, ...]) -> F:
     """``a`` broadcast to ``shape`` (``(..., R, P)``) and viewed as ``(N, R, P)``."""
     return np.broadcast_to(a, shape).reshape((-1, *shape[-2:]))
-
-
-def _all_positive(a: F) -> bool:
-    """Whether every value is > 0, looking once at axes repeated by broadcasting."""
-    while a.ndim and a.strides[0] == 0:
-        a = a[0]
-    return bool((a > 0).all())
 
 
 def _blocks(shape: tuple[int, int, int]) -> Iterator[Index]:
@@ -146,7 +140,7 @@ def lean_commission(c: Commission, measure: F, quota: F, cap: F | None) -> tuple
     m3, q3 = _as_3d(measure, shape), _as_3d(quota, shape)
     a3, c3 = attainment.reshape(m3.shape), commission.reshape(m3.shape)
     cap3 = None if cap is None else _as_3d(cap, shape)
-    every_quota = _all_positive(q3)
+    every_quota = all_positive(q3)
     with np.errstate(divide="ignore", invalid="ignore"):
         _lean_blocks(c, m3, q3, cap3, a3, c3, every_quota)
     return attainment, commission

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from .._ratio import ratio
 from .kernel import COMPONENTS
 
 if TYPE_CHECKING:
@@ -171,10 +172,7 @@ def build_statements(bt: Backtest) -> Statements:
         measure_rate = plan.commission.rate_of == "measure"
         quantity = c["base"].to_numpy() if measure_rate else c["measure"].to_numpy()
         uncapped = comps["commission"] + pay.cap_cut
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ti_unit = np.where(
-                bt.measure > 0, uncapped / np.where(bt.measure > 0, bt.measure, 1), 0
-            )
+        ti_unit = ratio(uncapped, bt.measure)
         unit = pay.rate if measure_rate else ti_unit
         att = pay.attainment[cr, cp]
         rule = c["rule"].to_numpy(dtype=object) + " credit"

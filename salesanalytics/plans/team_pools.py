@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from .._ratio import ratio
 from .components import TeamPool
 
 __all__ = ["team_pool", "team_sum"]
@@ -39,9 +40,7 @@ def team_pool(
     employed in the period. ``team`` is each rep's team number (``-1``: none)."""
     team_measure = team_sum(measure, team)
     team_quota = team_sum(np.broadcast_to(quota, measure.shape).copy(), team)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        attainment = np.where(team_quota > 0, team_measure / team_quota, 0.0)
-    reached = attainment >= pool.gate
+    reached = ratio(team_measure, team_quota) >= pool.gate
     if pool.gate > 0:
         reached &= team_quota > 0
     size = pool.rate * team_measure + pool.amount * (team >= 0)[:, None]
@@ -53,6 +52,4 @@ def team_pool(
     else:
         weight = np.broadcast_to(ti, measure.shape) * present
     total = team_sum(np.ascontiguousarray(weight), team)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(total > 0, weight / np.where(total > 0, total, 1.0), 0.0)
-    return np.where(reached, size * share, 0.0)
+    return np.where(reached, size * ratio(weight, total), 0.0)

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from .._ratio import ratio
 from ..plans.curve import payout_curve
 from ..plans.kernel import KernelInputs, payout
 from ..plans.spec import Plan
@@ -129,11 +130,6 @@ def _basis(plan: Plan, measure: F, quota: F, year: NDArray[np.int64] | None) -> 
     return num, den
 
 
-def _ratio(num: F, den: F) -> F:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
-
-
 def marginal_rate(plan: Plan, attainment: F, quota: F, target_incentive: F | None = None) -> F:
     """Pay per extra unit of measure at ``attainment`` under ``plan`` (one period's curve).
 
@@ -149,7 +145,7 @@ def marginal_rate(plan: Plan, attainment: F, quota: F, target_incentive: F | Non
     single = _single(plan)
     ti = _ti(plan, target_incentive, a.shape[-2])
     both = _pay(single, np.stack([a, a + STEP]), np.stack([q, q]), ti)
-    return _ratio(both[1] - both[0], STEP * q)
+    return ratio(both[1] - both[0], STEP * q)
 
 
 @lru_cache(maxsize=64)
@@ -266,16 +262,16 @@ class EffortResponse(_Base):
         if self.elasticity == 0:
             return m
         num, den = _basis(plan, m, np.asarray(quota, dtype=float), year)
-        a = _ratio(num, den)
+        a = ratio(num, den)
         q = np.broadcast_to(quota, m.shape)
         rate = marginal_rate(plan, a, q, ti)
         if self.reference is not None:
             ref = marginal_rate(self.reference, a, q, ti)
         else:
             own = _ti(plan, ti, m.shape[-2])
-            ref = _ratio(_pay(_single(plan), np.ones(m.shape), np.asarray(q, float), own), q)
-        ratio = np.where(ref > 0, _ratio(rate, ref), 1.0)
-        factor = np.clip(ratio, 1 / self.limit, self.limit) ** self.elasticity
+            ref = ratio(_pay(_single(plan), np.ones(m.shape), np.asarray(q, float), own), q)
+        relative = ratio(rate, ref, fill=1.0)
+        factor = np.clip(relative, 1 / self.limit, self.limit) ** self.elasticity
         return np.asarray(m * factor, dtype=float)
 
 
@@ -324,10 +320,10 @@ class TimingGames(_Base):
         for p in np.flatnonzero(ends):
             num, den = _basis(plan, m, q, year)
             n, d = num[..., p], den[..., p]
-            a = _ratio(n, d)
+            a = ratio(n, d)
             if p + 1 < periods and len(thresholds):
                 pulled = self.share * np.maximum(m[..., p + 1], 0.0)
-                reach = _ratio(n + pulled * (1 - self.discount), d)
+                reach = ratio(n + pulled * (1 - self.discount), d)
                 lifts = ((a[..., None] < thresholds) & (reach[..., None] >= thresholds)).any(-1)
                 moved = np.where(lifts, pulled, 0.0)
                 m[..., p] += moved * (1 - self.discount)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from .._ratio import ratio
 from ..plans.credit import eligible, plan_calendar
 from ..plans.kernel import COMPONENTS, KernelInputs, payout
 from ..plans.spec import Plan
@@ -272,8 +273,7 @@ def run_chunk(
         variable = annual - by_rep["base"] if "base" in by_rep else annual
         revenue = _annual(measure, keep)
         q = _annual(quota, keep)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            attainment = np.where(q > 0, revenue / np.where(q > 0, q, 1.0), np.nan)
+        attainment = ratio(revenue, q, np.nan)
         counted = np.broadcast_to((q > 0).sum(axis=-1), none.shape)  # reps with a quota
         at_quota = (attainment >= 1).sum(axis=-1) / np.maximum(counted, 1)
         row = {

@@ -21,6 +21,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
+from .._ratio import ratio
 from ..plans.kernel import KernelInputs, payout
 from ..plans.spec import Plan
 from .chunk import DIFF_BINS, PAY_BINS, add_counts
@@ -45,8 +46,7 @@ def _hist_quantiles(hist: NDArray[np.int64] | F, edges: F, qs: Sequence[float]) 
         b = np.minimum((cum < target[:, None]).sum(axis=1), hist.shape[1] - 1)
         before = np.where(b > 0, cum[np.arange(len(b)), b - 1], 0)
         inside = hist[np.arange(len(b)), b]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            frac = np.where(inside > 0, (target - before) / np.where(inside > 0, inside, 1), 0.0)
+        frac = ratio(target - before, inside)
         out[:, j] = edges[b] + frac * (edges[b + 1] - edges[b])
     return out
 
