@@ -207,9 +207,23 @@ def time_engine(setup: Setup, trials: int, seed: int, workers: int) -> tuple[flo
     return time.perf_counter() - t0, result.per_trial["total"].to_numpy()
 
 
+@dataclass
+class ReferencePass:
+    """What one pass of the reference over every chunk measured."""
+
+    draw_s: float
+    math_s: float
+    totals: F
+    kernel_s: float
+    kernel_reference_s: float
+    kernel_totals: F
+    first_measure: F
+    loop_s_per_cell: float
+
+
 def time_reference(
     setup: Setup, trials: int, seed: int, kernel_chunks: int, loop_cells: int
-) -> tuple[float, float, F, float, float, F, F, float]:
+) -> ReferencePass:
     """The reference over every chunk: draw seconds, math seconds, totals; on the first
     ``kernel_chunks`` chunks also the library kernel alone (seconds, and the reference
     math's seconds on those chunks, totals); the first chunk's measure (for the loop check);
@@ -267,7 +281,9 @@ def time_reference(
     assert first is not None
     kernel = np.concatenate(kernel_parts) if kernel_parts else np.empty(0)
     loop_per_cell = loop_s / max(timed_cells, 1)
-    return draw_s, reference_s, reference, kernel_s, kernel_ref_s, kernel, first, loop_per_cell
+    return ReferencePass(
+        draw_s, reference_s, reference, kernel_s, kernel_ref_s, kernel, first, loop_per_cell
+    )
 
 
 def check_loop(setup: Setup, first: F, loop_reps: int, loop_trials: int) -> None:
@@ -309,27 +325,27 @@ def run(
     for i in range(repeat):
         engine_s, totals = time_engine(setup, trials, seed, 1)
         rss_engine = rss_engine or _rss()
-        draw_s, ref_s, reference, kernel_s, kernel_ref_s, kernel, first, per_cell = time_reference(
+        ref = time_reference(
             setup, trials, seed, kernel_chunks if i == 0 else 0, loop_reps * loop_trials * 12
         )
         threaded_s, threaded = time_engine(setup, trials, seed, threads)
         assert np.array_equal(threaded, totals), "running chunks on threads changed results"
-        loop_s = per_cell * reps * trials * 12
+        loop_s = ref.loop_s_per_cell * reps * trials * 12
         rss_all = max(rss_all, _rss())
         if i == 0:
-            gaps = {"engine": _gap(totals, reference)}
-            gaps["kernel"] = _gap(kernel, reference[: len(kernel)])
+            gaps = {"engine": _gap(totals, ref.totals)}
+            gaps["kernel"] = _gap(ref.kernel_totals, ref.totals[: len(ref.kernel_totals)])
             for name, gap in gaps.items():
                 assert gap < 1e-9, f"{name} totals differ from the reference by {gap:.3g}"
-            kernel_ratio = kernel_s / kernel_ref_s
-            check_loop(setup, first, loop_reps, loop_trials)
-        ref_e2e = draw_s + ref_s
+            kernel_ratio = ref.kernel_s / ref.kernel_reference_s
+            check_loop(setup, ref.first_measure, loop_reps, loop_trials)
+        ref_e2e = ref.draw_s + ref.math_s
         rounds.append(
             {
                 "engine_s": engine_s,
                 "engine_on_workers_s": threaded_s,
                 "reference_s": ref_e2e,
-                "draws_s": draw_s,
+                "draws_s": ref.draw_s,
                 "loop_s": loop_s,
                 "engine_over_reference": engine_s / ref_e2e,
                 "engine_on_workers_over_reference": threaded_s / ref_e2e,

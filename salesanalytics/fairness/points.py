@@ -15,7 +15,8 @@ from numpy.typing import NDArray
 from .._ratio import ratio
 from ..plans.backtest import Backtest
 from ..simulation.result import SimulationResult
-from .trial import PayKind, scale_of
+from ..simulation.scenario import pay_scale
+from .trial import PayKind
 
 __all__ = ["Source", "backtest_arrays", "rep_points"]
 
@@ -51,7 +52,7 @@ def backtest_arrays(bt: Backtest, pay: PayKind = "target") -> dict[str, F]:
     employed = bt.staff.employed
     total_p = bt.payouts.total
     variable_p = total_p - bt.payouts.components["base"]
-    scale_p = scale_of(_rep_money(bt, "base_salary"), _rep_money(bt, "target_incentive"))
+    scale_p = pay_scale(_rep_money(bt, "base_salary"), _rep_money(bt, "target_incentive"))
     scale_p = scale_p[:, None] / ppy * employed
     on = employed > 0
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -91,7 +92,7 @@ def _sim_points(result: SimulationResult, pay: PayKind) -> pd.DataFrame:
         r = ids.get_indexer(pd.Index(c["rep_id"].astype("str")))
         base = np.full(len(ids), plan.base_salary) if plan.base_salary else pop.base_salary
         ti = np.full(len(ids), plan.target_incentive) if plan.target_incentive else None
-        target = scale_of(base, pop.target_incentive if ti is None else ti) * years
+        target = pay_scale(base, pop.target_incentive if ti is None else ti) * years
         quota = (pop.quota * pop.employed).sum(-1)
         value = {"total": c["pay"], "variable": c["variable"]}.get(pay)
         if value is None:

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from .._ratio import ratio
 from ..plans.spec import Plan
 from ..simulation.chunk import TrialView, plan_arrays
-from ..simulation.scenario import Population
+from ..simulation.scenario import Population, pay_scale
 from . import metrics as m
 from .gaps import with_tenure
 
@@ -115,18 +115,6 @@ def reference_level(codes: NDArray[np.int64], keep: NDArray[np.bool_]) -> int:
     return int(np.argmax(counts)) if counts.size else 0
 
 
-def scale_of(base_salary: F, target_incentive: F) -> F:
-    """Pay scale of each rep: the target incentive, else the base salary, else 1.
-
-    Examples
-    --------
-    >>> scale_of(np.array([100.0, 100.0, 0.0]), np.array([20.0, 0.0, 0.0]))
-    array([ 20., 100.,   1.])
-    """
-    scale = np.where(target_incentive > 0, target_incentive, base_salary)
-    return np.where(scale > 0, scale, 1.0)
-
-
 @dataclass(frozen=True, eq=False)
 class FairnessMetric:
     """The per-trial fairness metric for :func:`~salesanalytics.simulation.simulate`
@@ -158,7 +146,7 @@ class FairnessMetric:
             else pop.target_incentive
         )
         base = base_salary[:, None] / ppy * employed
-        scale = scale_of(base_salary, ti)[:, None] / ppy * employed
+        scale = pay_scale(base_salary, ti)[:, None] / ppy * employed
         return employed, base, scale
 
     def __call__(self, view: TrialView) -> dict[str, F]:

@@ -229,8 +229,7 @@ def run_chunk(
     """Evaluate every plan on the draws of trials ``first_trial .. first_trial + trials``."""
     pop = scenario.population
     sample = _draw(scenario, seed, first_trial // BLOCK, trials)
-    scale = np.where(pop.target_incentive > 0, pop.target_incentive, pop.base_salary)
-    scale = np.where(scale > 0, scale, 1.0)
+    scale = pop.pay_scale
     out = ChunkResult(
         first_trial,
         trials,
@@ -240,6 +239,7 @@ def run_chunk(
         _trial_sum(sample.employed, trials),
     )
     base_pay: F | None = None
+    drawn_revenue: F | None = None  # each rep's drawn measure over the year, per trial
     for layout in layouts:
         measure = layout.aggregate(sample.measure)
         quota = layout.aggregate(sample.quota)
@@ -271,7 +271,11 @@ def run_chunk(
         totals = {n: by_rep[n].sum(axis=-1) if n in by_rep else none for n in COMPONENTS}
         annual = _sum(list(by_rep.values()), measure.shape[:-1])  # = total over periods
         variable = annual - by_rep["base"] if "base" in by_rep else annual
-        revenue = _annual(measure, keep)
+        if measure is sample.measure:  # plans on the drawn months share one sum
+            drawn_revenue = _period_sum(measure) if drawn_revenue is None else drawn_revenue
+            revenue = drawn_revenue if keep.all() else np.where(keep, drawn_revenue, 0.0)
+        else:
+            revenue = _annual(measure, keep)
         q = _annual(quota, keep)
         attainment = ratio(revenue, q, np.nan)
         counted = np.broadcast_to((q > 0).sum(axis=-1), none.shape)  # reps with a quota

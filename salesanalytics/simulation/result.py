@@ -320,16 +320,15 @@ class Accumulator:
             frame.insert(1, "plan", plan.name)
             frames.append(frame)
         per_trial = pd.concat(frames, ignore_index=True)
-        scale = np.where(pop.target_incentive > 0, pop.target_incentive, pop.base_salary)
-        scale = np.where(scale > 0, scale, 1.0)
+        scale = pop.pay_scale
         n1 = max(trials - 1, 1)
         rep_frames, clouds = [], []
         for i, (plan, layout) in enumerate(zip(self.plans, self.layouts, strict=True)):
             a = self.sums[i]
             if "diff_sum" not in a:  # the baseline against itself: no difference
                 zeros = np.zeros(len(pop.rep_ids))
-                a.update(dict.fromkeys(_PAIRED, zeros))
-                a["diff_hist"] = np.zeros((len(zeros), len(DIFF_BINS) - 1), np.int64)
+                hist = np.zeros((len(zeros), len(DIFF_BINS) - 1), np.int64)
+                a = {**a, **dict.fromkeys(_PAIRED, zeros), "diff_hist": hist}
             mean, dmean = a["pay_sum"] / trials, a["diff_sum"] / trials
             var = np.maximum(a["pay_sq"] / trials - mean**2, 0.0) * trials / n1
             dvar = np.maximum(a["diff_sq"] / trials - dmean**2, 0.0) * trials / n1

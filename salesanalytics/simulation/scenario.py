@@ -44,9 +44,23 @@ __all__ = [
     "Population",
     "Sample",
     "Scenario",
+    "pay_scale",
 ]
 
 F = NDArray[np.float64]
+
+
+def pay_scale(base_salary: F, target_incentive: F) -> F:
+    """Pay scale of each rep: the target incentive, else the base salary, else 1 (what pay
+    histograms and pay ratios are measured in).
+
+    Examples
+    --------
+    >>> pay_scale(np.array([100.0, 100.0, 0.0]), np.array([20.0, 0.0, 0.0]))
+    array([ 20., 100.,   1.])
+    """
+    scale = np.where(target_incentive > 0, target_incentive, base_salary)
+    return np.where(scale > 0, scale, 1.0)
 
 
 # ------------------------------------------------------------------ who
@@ -86,6 +100,11 @@ class Population:
         for name in ("base_salary", "target_incentive"):
             if np.shape(getattr(self, name)) != (r,):
                 raise ValueError(f"{name} must have shape (reps,) = {(r,)}")
+
+    @property
+    def pay_scale(self) -> F:
+        """Each rep's pay scale (:func:`pay_scale`)."""
+        return pay_scale(self.base_salary, self.target_incentive)
 
     @property
     def rep_ids(self) -> pd.Index:
