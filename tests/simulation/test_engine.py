@@ -249,3 +249,18 @@ def test_pay_histogram_counts_match_numpy() -> None:
         expected, _ = np.histogram(inside[:, r], bins=PAY_BINS)
         np.testing.assert_array_equal(hist[r], expected)
     assert hist.sum() == values.size
+
+
+def test_plans_with_different_reps_each_count_their_own_revenue() -> None:
+    scenario = AttainmentScenario(population(20), Normal(1.0, 0.3))
+    everyone = flat(0.05, "everyone")
+    aes = Plan("AEs", eligibility=Eligibility(roles=("AE",)), commission=everyone.commission)
+    both = simulate([everyone, aes], scenario, trials=64, seed=9)
+    for plan in (everyone, aes):
+        alone = simulate(plan, scenario, trials=64, seed=9)
+        np.testing.assert_array_equal(
+            both.totals("revenue")[plan.name].to_numpy(),
+            alone.totals("revenue")[plan.name].to_numpy(),
+        )
+    # 16 AEs of 20 reps: their revenue is a strict part of everyone's in every trial
+    assert (both.totals("revenue")["AEs"] < both.totals("revenue")["everyone"]).all()
